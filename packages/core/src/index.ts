@@ -1,0 +1,12 @@
+export * from './telegram-types.ts';
+export * from './job-contracts.ts';
+export * from './config.ts';
+export * from './bots.ts';
+export * from './redact.ts';
+export * from './logger.ts';
+export * from './redis-connection.ts';
+export * from './queue-factory.ts';
+export { ConfigError, type ConfigIssue } from './errors/config-error.ts';
+export { ApiRejectedError } from './errors/api-rejected-error.ts';
+export { UpstreamUnreachableError } from './errors/upstream-unreachable-error.ts';
+export { NotDurableError } from './errors/not-durable-error.ts';

@@ -1,0 +1,93 @@
+import type { TelegramUpdate } from './telegram-types.ts';
+
+/**
+ * The contract between the gateway (producer) and the worker (consumer). Both import it from here,
+ * so a renamed queue or field is a type error, not a silent mismatch in production.
+ */
+export const QUEUE_NAMES = {
+  updates: 'updates',
+  callbacks: 'callbacks',
+} as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+export const JOB_NAMES = {
+  telegramUpdate: 'telegram-update',
+  cursorRunnerCallback: 'cursor-runner-callback',
+} as const;
+export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
+
+/** Telegram keeps undelivered updates 24 h, so a re-delivery can come that late: dedup at least that long. */
+export const UPDATE_DEDUP_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Data of a job on the `updates` queue. */
+export interface UpdateJobData {
+  /** Name of the bot the update was addressed to (from the bots registry). */
+  bot: string;
+  /** The update exactly as Telegram sent it. */
+  update: TelegramUpdate;
+  /** Per-chat ordering lane (see {@link chatLaneOf}); `null` for updates that belong to no chat. */
+  lane: string | null;
+  /** Epoch ms when the gateway accepted the update. */
+  receivedAt: number;
+}
+
+/**
+ * A cursor-runner callback, normalised from camelCase or snake_case.
+ * @see ../../../shared/reference/seed-contract.md §1.6, §2.4
+ */
+export interface CursorRunnerResult {
+  requestId: string;
+  success: boolean;
+  repository?: string;
+  branchName?: string;
+  iterations: number;
+  maxIterations: number;
+  output: string;
+  error: string | null;
+  exitCode: number;
+  duration?: string;
+  timestamp?: string;
+}
+
+/** Data of a job on the `callbacks` queue. */
+export interface CallbackJobData {
+  result: CursorRunnerResult;
+  receivedAt: number;
+}
+
+/**
+ * BullMQ job id of an update. BullMQ rejects custom ids that contain ':' or that are plain
+ * integers, so the bot name and update id are joined with '-' (bot names cannot contain ':').
+ */
+export function updateJobId(bot: string, updateId: number): string {
+  return `${bot}-${updateId}`;
+}
+
+/** BullMQ job id of a cursor-runner callback (one job per request id, so a repeated callback is a no-op). */
+export function callbackJobId(requestId: string): string {
+  return `cb-${requestId.replaceAll(':', '_')}`;
+}
+
+/**
+ * The ordering lane of an update: Telegram delivers one chat's messages one at a time (callback
+ * queries one user at a time), and we keep that order through the queue. Returns `null` when the
+ * update carries no chat or user (it can then run in any order).
+ */
+export function chatLaneOf(update: TelegramUpdate): string | null {
+  const message = update.message ?? update.edited_message;
+  if (message?.chat && Number.isSafeInteger(message.chat.id)) return `chat:${message.chat.id}`;
+  const cq = update.callback_query;
+  if (cq?.message?.chat && Number.isSafeInteger(cq.message.chat.id)) return `chat:${cq.message.chat.id}`;
+  if (cq?.from && Number.isSafeInteger(cq.from.id)) return `user:${cq.from.id}`;
+  return null;
+}
+
+/**
+ * Redis key of a lane's pending set: a sorted set of update ids (score = update_id) that the
+ * gateway writes before it answers 200 and the worker removes when the update is done. The worker
+ * only processes the lowest update id of a lane, which keeps per-chat order across replicas.
+ * The `{…}` hash tag keeps one lane in one Redis Cluster slot.
+ */
+export function laneKey(prefix: string, bot: string, lane: string): string {
+  return `${prefix}:lane:{${bot}:${lane}}`;
+}

@@ -1,0 +1,53 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+import { SecretRedactor } from './redact.ts';
+
+export type { Logger } from 'pino';
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** Service name written as `service` on every line. */
+  service: string;
+  /** pino level. @defaultValue 'info' */
+  level?: string;
+  /** Secret values to scrub from every line (tokens are also caught by shape). */
+  secrets?: Iterable<string | undefined>;
+  /** Where lines go. @defaultValue stdout */
+  destination?: DestinationStream;
+}
+
+/**
+ * JSON logger (pino). Known secret-bearing fields are removed by path, and every serialized line is
+ * scrubbed by value, so a token inside an error message or URL never reaches the log.
+ */
+export function createLogger(opts: LoggerOptions): Logger {
+  const redactor = new SecretRedactor(opts.secrets ?? []);
+  const destination = opts.destination ?? pino.destination({ dest: 1, sync: false });
+  const scrubbing: DestinationStream = {
+    write(line: string) {
+      destination.write(redactor.redact(line));
+    },
+  };
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { service: opts.service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'req.headers["x-telegram-bot-api-secret-token"]',
+          'req.headers["x-webhook-secret"]',
+          'req.headers["x-cursor-runner-secret"]',
+          'req.headers["x-admin-secret"]',
+          'req.headers["xi-api-key"]',
+          'req.headers.authorization',
+          'token',
+          'secret',
+          'apiKey',
+        ],
+        censor: '[REDACTED]',
+      },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    scrubbing,
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * Scrub secrets from text before it leaves the process (log lines, error messages, span attributes,
+ * chat replies). Bot tokens are recognised by shape wherever they appear (they sit inside Bot API
+ * URLs); other secrets are replaced by value.
+ */
+const BOT_TOKEN_IN_TEXT = /\d{5,20}:[A-Za-z0-9_-]{20,200}/g;
+
+export const REDACTED = '[REDACTED]';
+
+export class SecretRedactor {
+  readonly #secrets: string[];
+
+  /** @param secrets - exact values to hide; values shorter than 6 characters are ignored (too likely to hit ordinary text). */
+  constructor(secrets: Iterable<string | undefined>) {
+    this.#secrets = [
+      ...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 6)),
+    ].sort((a, b) => b.length - a.length);
+  }
+
+  redact(text: string): string {
+    let out = text.replace(BOT_TOKEN_IN_TEXT, REDACTED);
+    for (const secret of this.#secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    }
+    return out;
+  }
+}

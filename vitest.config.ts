@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// One root config with a project per workspace. Tests that start redis-server or child processes are
+// real integration tests, so they get generous timeouts; they never touch the machine's 6379.
+export default defineConfig({
+  test: {
+    globals: false,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'core', include: ['packages/core/**/*.test.ts'] } },
+      { extends: true, test: { name: 'testing', include: ['packages/testing/**/*.test.ts'] } },
+      { extends: true, test: { name: 'sandbox', include: ['packages/sandbox/**/*.test.ts'] } },
+      { extends: true, test: { name: 'gateway', include: ['services/gateway/**/*.test.ts'] } },
+      { extends: true, test: { name: 'worker', include: ['services/worker/**/*.test.ts'] } },
+    ],
+  },
+});
