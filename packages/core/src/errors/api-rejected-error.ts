@@ -15,6 +15,11 @@ export class ApiRejectedError extends Error {
   readonly retryAfter: number | undefined;
   /** A machine-readable reason when the service gives one (e.g. ElevenLabs `too_many_concurrent_requests`). */
   readonly code: string | undefined;
+  /**
+   * True when the answer was not the service's own error envelope (e.g. an HTML 502 from a proxy):
+   * then we cannot tell whether the call took effect, and a non-idempotent call must not be repeated.
+   */
+  readonly ambiguous: boolean;
 
   constructor(opts: {
     service: string;
@@ -23,6 +28,7 @@ export class ApiRejectedError extends Error {
     description: string;
     retryAfter?: number | undefined;
     code?: string | undefined;
+    ambiguous?: boolean;
   }) {
     super(`${opts.service} ${opts.method} failed with ${opts.status}: ${opts.description}`);
     this.name = 'ApiRejectedError';
@@ -32,6 +38,12 @@ export class ApiRejectedError extends Error {
     this.description = opts.description;
     this.retryAfter = opts.retryAfter;
     this.code = opts.code;
+    this.ambiguous = opts.ambiguous ?? false;
+  }
+
+  /** Whether the call may have had its effect (only when the answer was not the service's own error). */
+  get mayHaveTakenEffect(): boolean {
+    return this.ambiguous;
   }
 
   /** A 429 or a 5xx: trying again later can succeed. */

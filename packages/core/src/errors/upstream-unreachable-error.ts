@@ -35,4 +35,9 @@ export class UpstreamUnreachableError extends Error {
   get safeToRetry(): boolean {
     return this.phase === 'connect';
   }
+
+  /** Whether the call may have had its effect (it may, unless the connection was never made). */
+  get mayHaveTakenEffect(): boolean {
+    return this.phase !== 'connect';
+  }
 }
