@@ -71,3 +71,7 @@ demo: $(DEPS_STAMP) ## post a text and a voice update through a running `make de
 .PHONY: bench
 bench: $(DEPS_STAMP) ## benchmarks against the anchors (raw node:http, grammY, the seed's numbers)
 	node bench/run.ts
+
+.PHONY: docs
+docs: $(DEPS_STAMP) ## regenerate docs/configuration.md from the env schemas
+	node scripts/config-doc.ts

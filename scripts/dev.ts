@@ -1,0 +1,143 @@
+// `make dev`: the whole stack on one machine with embedded defaults — a private redis-server (unless
+// REDIS_URL is set), the sandbox stand-ins for Telegram / cursor-runner / ElevenLabs, the gateway and the
+// worker — then prints the URLs and a curl that posts a sample update. Explicit env vars override
+// every default (secrets, REDIS_URL, ports). Ctrl-C stops everything.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RedisServer } from '@telegram-receiver/testing';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+const ports = {
+  gateway: env.PORT ?? '3000',
+  gatewayOps: env.GATEWAY_OPS_PORT ?? '9101',
+  workerOps: env.WORKER_OPS_PORT ?? '9102',
+  sandbox: env.SANDBOX_PORT ?? '3900',
+};
+const host = '127.0.0.1';
+const sandboxUrl = `http://${host}:${ports.sandbox}`;
+const gatewayUrl = `http://${host}:${ports.gateway}`;
+const shared = {
+  LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+  NODE_ENV: env.NODE_ENV ?? 'development',
+  QUEUE_PREFIX: env.QUEUE_PREFIX ?? 'tr',
+  TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN ?? '100000001:dev-bot-token-aaaaaaaaaaaaaaaaaaaaaaaa',
+  TELEGRAM_WEBHOOK_SECRET: env.TELEGRAM_WEBHOOK_SECRET ?? 'dev-webhook-secret',
+  WEBHOOK_SECRET: env.WEBHOOK_SECRET ?? 'dev-callback-secret',
+  BOTS_FILE: env.BOTS_FILE,
+  TELEGRAM_API_URL: env.TELEGRAM_API_URL ?? sandboxUrl,
+  TELEGRAM_WEBHOOK_BASE_URL: env.TELEGRAM_WEBHOOK_BASE_URL ?? gatewayUrl,
+  CURSOR_RUNNER_URL: env.CURSOR_RUNNER_URL ?? sandboxUrl,
+  ELEVENLABS_API_URL: env.ELEVENLABS_API_URL ?? sandboxUrl,
+  ELEVENLABS_API_KEY: env.ELEVENLABS_API_KEY ?? 'dev-elevenlabs-key',
+};
+
+const children: { name: string; proc: ChildProcess }[] = [];
+let redis: RedisServer | undefined;
+let stopping = false;
+
+/** Start `node <entry>`, prefix its output, resolve when it logs a line containing "listening". */
+async function startService(
+  name: string,
+  entry: string,
+  extraEnv: Record<string, string | undefined>,
+): Promise<void> {
+  const proc = spawn(process.execPath, [join(root, entry)], {
+    env: { PATH: env.PATH, HOME: env.HOME, ...shared, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push({ name, proc });
+  await new Promise<void>((resolve, reject) => {
+    const onLine = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.length === 0) continue;
+        stream.write(`[${name}] ${line}\n`);
+        if (line.includes('listening')) resolve();
+      }
+    };
+    proc.stdout?.on('data', onLine(process.stdout));
+    proc.stderr?.on('data', onLine(process.stderr));
+    proc.once('exit', code => {
+      if (!stopping) {
+        reject(new Error(`${name} exited with ${code}`));
+        void shutdown(1);
+      }
+    });
+  });
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const { proc } of [...children].reverse()) {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      await new Promise(resolve => proc.once('exit', resolve));
+    }
+  }
+  await redis?.close();
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  let redisUrl = env.REDIS_URL;
+  if (redisUrl === undefined || redisUrl === '') {
+    redis = await RedisServer.start({ appendOnly: true, appendFsync: 'everysec' });
+    redisUrl = redis.url;
+  }
+  await startService('sandbox', 'packages/sandbox/src/main.ts', {
+    SANDBOX_PORT: ports.sandbox,
+    SANDBOX_HOST: host,
+    SANDBOX_CALLBACK_URL: `${gatewayUrl}/cursor-runner/callback`,
+  });
+  await startService('gateway', 'services/gateway/src/main.ts', {
+    REDIS_URL: redisUrl,
+    HOST: host,
+    PORT: ports.gateway,
+    OPS_PORT: ports.gatewayOps,
+  });
+  const workerEntry = 'services/worker/src/main.ts';
+  if (existsSync(join(root, workerEntry))) {
+    await startService('worker', workerEntry, { REDIS_URL: redisUrl, OPS_PORT: ports.workerOps });
+  }
+  // The update_id comes from the clock so every paste is a new update (a repeated id is deduplicated).
+  const message = JSON.stringify({
+    message_id: 1,
+    date: 1700000000,
+    from: { id: 4242, is_bot: false, first_name: 'Dev' },
+    chat: { id: 4242, type: 'private', first_name: 'Dev' },
+    text: 'Hello from make dev',
+  });
+  const curl =
+    `curl -sS -X POST ${gatewayUrl}/telegram/webhook -H 'Content-Type: application/json' ` +
+    `-H 'X-Telegram-Bot-Api-Secret-Token: ${shared.TELEGRAM_WEBHOOK_SECRET}' ` +
+    `-d '{"update_id":'$(date +%s%N | cut -c1-13)',"message":${message}}'`;
+  process.stdout.write(
+    [
+      '',
+      'telegram-receiver dev stack is up:',
+      `  gateway   ${gatewayUrl}  (ops http://${host}:${ports.gatewayOps}/metrics)`,
+      `  worker    ops http://${host}:${ports.workerOps}/metrics`,
+      `  sandbox   ${sandboxUrl}  (calls: ${sandboxUrl}/sandbox/calls)`,
+      `  redis     ${redisUrl}${redis ? ' (private redis-server)' : ''}`,
+      '',
+      'Post a sample update (prints OK when it is durable in Redis):',
+      `  ${curl}`,
+      '',
+      `See the job: redis-cli -u ${redisUrl} --scan --pattern '${shared.QUEUE_PREFIX}:updates:*'`,
+      `See what the bot answered: curl -sS '${sandboxUrl}/sandbox/calls?service=telegram&method=sendMessage'`,
+      'Ctrl-C stops everything.',
+      '',
+      'dev stack ready',
+      '',
+    ].join('\n'),
+  );
+} catch (err) {
+  console.error(`make dev failed: ${err instanceof Error ? err.message : String(err)}`);
+  await shutdown(1);
+}

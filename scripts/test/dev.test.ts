@@ -1,0 +1,70 @@
+// `make dev` as a user runs it: the real script, real processes, the printed curl run by bash.
+// Ports are free ones (the defaults 3000/3900/9101/9102 may be taken on a shared machine).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, waitFor } from '@telegram-receiver/testing';
+
+const run = promisify(execFile);
+
+describe('make dev (scripts/dev.ts)', () => {
+  const output: string[] = [];
+  let proc: ChildProcess;
+  let exited: Promise<unknown>;
+
+  beforeAll(async () => {
+    const [gateway, gatewayOps, workerOps, sandbox] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    proc = spawn(process.execPath, ['scripts/dev.ts'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        LOG_LEVEL: 'warn',
+        PORT: String(gateway),
+        GATEWAY_OPS_PORT: String(gatewayOps),
+        WORKER_OPS_PORT: String(workerOps),
+        SANDBOX_PORT: String(sandbox),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+    exited = new Promise(resolve => proc.once('exit', resolve));
+  });
+
+  afterAll(async () => {
+    if (proc.exitCode === null) proc.kill('SIGTERM');
+    await exited;
+  });
+
+  it('should come up, and the printed curl should get OK and leave a job in Redis', async () => {
+    const text = await waitFor(() => output.join('').includes('dev stack ready') && output.join(''), {
+      timeoutMs: 40_000,
+      message: `dev stack did not come up:\n${output.join('')}`,
+    });
+    const curl = text.split('\n').find(line => line.trim().startsWith('curl -sS -X POST'));
+    expect(curl).toBeDefined();
+    const { stdout } = await run('bash', ['-c', curl!.trim()]);
+    expect(stdout).toBe('OK');
+    const redisUrl = /redis\s+(redis:\/\/\S+)/.exec(text)?.[1];
+    expect(redisUrl).toBeDefined();
+    const connection = new Redis(redisUrl!, { maxRetriesPerRequest: null });
+    const queue = new Queue('updates', { connection, prefix: 'tr' });
+    const counts = await queue.getJobCounts();
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    await queue.close();
+    connection.disconnect();
+  }, 60_000);
+
+  it('should stop every process on SIGTERM', async () => {
+    proc.kill('SIGTERM');
+    await exited;
+    expect(proc.exitCode).toBe(0);
+  });
+});
