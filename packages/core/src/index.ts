@@ -10,3 +10,4 @@ export { ConfigError, type ConfigIssue } from './errors/config-error.ts';
 export { ApiRejectedError } from './errors/api-rejected-error.ts';
 export { UpstreamUnreachableError } from './errors/upstream-unreachable-error.ts';
 export { NotDurableError } from './errors/not-durable-error.ts';
+export * from './settings-store.ts';
