@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+
+/** Options of {@link SendLedger}. */
+export interface SendLedgerOptions {
+  /** Connection for SET/GET/DEL. Owned by the caller. */
+  redis: Redis;
+  /** Key prefix (QUEUE_PREFIX): markers live at `<prefix>:ledger:<key>`. */
+  prefix: string;
+  /**
+   * How long a marker is kept. It must outlive every retry of the job and Telegram's re-delivery
+   * window, after which the update id is deduplicated anyway.
+   * @defaultValue 86400 (24 h)
+   */
+  ttlSeconds?: number;
+}
+
+/** What {@link SendLedger.once} did. */
+export type LedgerOutcome<T> =
+  /** The step ran now and succeeded. */
+  | { status: 'ran'; value: T }
+  /** The step ran on an earlier attempt (`done`), or an earlier attempt's outcome is unknown (`pending`): not repeated. */
+  | { status: 'skipped'; previous: 'done' | 'pending' }
+  /** The step ran now and failed in a way that may still have had its effect (a timeout, a dropped connection): not repeated. */
+  | { status: 'unknown'; error: unknown };
+
+/**
+ * Whether a failed call may have reached the service and had its effect. The typed upstream errors
+ * say so; anything else is assumed to have, because a lost reply is better than a duplicate one.
+ */
+export function mayHaveTakenEffect(err: unknown): boolean {
+  if (typeof err === 'object' && err !== null && 'mayHaveTakenEffect' in err) {
+    return (err as { mayHaveTakenEffect: unknown }).mayHaveTakenEffect !== false;
+  }
+  return true;
+}
+
+/**
+ * At-most-once outbound steps (design non-negotiable 2). Before a call, a `pending` marker is set
+ * with NX; after it, `done`. A job retry that meets either marker skips the step, so a chat never
+ * sees a reply twice even when a worker dies mid-send. Only a failure that certainly had no effect
+ * (`mayHaveTakenEffect === false`: refused connection, 429, 5xx with the service's own envelope)
+ * removes the marker, so that a retry may try again; that error is re-thrown for the caller.
+ */
+export class SendLedger {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #ttlSeconds: number;
+
+  constructor(opts: SendLedgerOptions) {
+    this.#redis = opts.redis;
+    this.#prefix = opts.prefix;
+    this.#ttlSeconds = opts.ttlSeconds ?? 86_400;
+  }
+
+  /** The Redis key of a step (exposed for tests and operators). */
+  keyOf(key: string): string {
+    return `${this.#prefix}:ledger:${key}`;
+  }
+
+  /**
+   * Run `fn` unless the step `key` already ran or may have run. Keys: `<bot>:<update_id>:<step>` for
+   * updates, `<requestId>:<step>` for callbacks. Throws the error of `fn` when it certainly had no
+   * effect (so the job can retry), and Redis errors (the step was then not attempted, or is marked pending).
+   */
+  async once<T>(key: string, fn: () => Promise<T>): Promise<LedgerOutcome<T>> {
+    const redisKey = this.keyOf(key);
+    const claimed = await this.#redis.set(redisKey, 'pending', 'EX', this.#ttlSeconds, 'NX');
+    if (claimed === null) {
+      const previous = await this.#redis.get(redisKey);
+      return { status: 'skipped', previous: previous === 'done' ? 'done' : 'pending' };
+    }
+    let value: T;
+    try {
+      value = await fn();
+    } catch (err) {
+      if (mayHaveTakenEffect(err)) return { status: 'unknown', error: err };
+      await this.#redis.del(redisKey);
+      throw err;
+    }
+    await this.#redis.set(redisKey, 'done', 'EX', this.#ttlSeconds);
+    return { status: 'ran', value };
+  }
+
+  /** The marker of a step: `done`, `pending` (running, or outcome unknown) or `undefined` (never ran). */
+  async state(key: string): Promise<'done' | 'pending' | undefined> {
+    const value = await this.#redis.get(this.keyOf(key));
+    return value === 'done' || value === 'pending' ? value : undefined;
+  }
+}
