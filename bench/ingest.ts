@@ -1,0 +1,234 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closeConnection, closeQueues, createQueues, createWorkerConnection } from '@telegram-receiver/core';
+import { freePort, randomName, RedisServer } from '@telegram-receiver/testing';
+import type { LoadResult, OpenLoopOptions, SaturationOptions } from './lib/load.ts';
+import { cpuSeconds } from './lib/proc-cpu.ts';
+import { LoadGeneratorProcess } from './lib/run-load.ts';
+import { startServer } from './lib/server-process.ts';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+export const GATEWAY_MAIN = here('../services/gateway/src/main.ts');
+
+// Fake credentials: everything stays on 127.0.0.1 and no Bot API is ever called.
+const BOT_TOKEN = '123456:bench-token-aaaaaaaaaaaaaaaaaaaaaaaa';
+const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
+const SECRET_HEADER = { 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET };
+
+/** The seed system's published ingest numbers on this machine (brief; seed-contract §1.3, §4). */
+export const SEED_NUMBERS = { ackPath: 7000, messagePath: 1100 } as const;
+
+/** Options of {@link runIngest}. */
+export interface IngestOptions {
+  /** 2–3 s phases instead of 10 s: a smoke run while developing. @defaultValue false */
+  quick?: boolean;
+  /** Targets to run, by name. @defaultValue all of {@link TARGET_NAMES} */
+  targets?: TargetName[];
+  /** Fixed arrival rates, req/s. @defaultValue [1000, 2000] */
+  rates?: number[];
+  /** Connections of the saturation phase. @defaultValue 64 */
+  concurrency?: number;
+  /** Progress lines (not results). */
+  log?: (line: string) => void;
+}
+
+export const TARGET_NAMES = ['raw-http', 'grammy-koa', 'gateway'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+const TARGET_LABELS: Record<TargetName, string> = {
+  'raw-http': 'raw node:http (200 OK after reading the body)',
+  'grammy-koa': 'grammY webhookCallback on Koa (no-op handler, nothing stored)',
+  gateway: 'our gateway (durable in Redis before 200; AOF everysec)',
+};
+
+/** One measured phase of one target. */
+export interface PhaseRow {
+  target: TargetName;
+  phase: string;
+  result: LoadResult;
+  /** CPU seconds used during the phase by the server process and by Redis (gateway only). */
+  serverCpuSeconds: number | null;
+  redisCpuSeconds: number | null;
+}
+
+/** Durability check after the gateway run: every 200 must be a job in Redis. */
+export interface DurabilityCheck {
+  answered200: number;
+  jobs: number;
+  counts: Record<string, number>;
+  ok: boolean;
+}
+
+export interface IngestReport {
+  quick: boolean;
+  rows: PhaseRow[];
+  skipped: { target: TargetName; reason: string }[];
+  durability: DurabilityCheck | null;
+  redisConfig: Record<string, string> | null;
+}
+
+interface RunningTarget {
+  origin: string;
+  serverPid: number;
+  redisPid?: number;
+  redisConfig?: Record<string, string>;
+  verify?: (answered200: number) => Promise<DurabilityCheck>;
+  stop(): Promise<void>;
+}
+
+async function startAnchor(entry: string): Promise<RunningTarget> {
+  const port = await freePort();
+  const server = await startServer({
+    entry,
+    port,
+    env: { PORT: String(port), NODE_ENV: 'production', BOT_TOKEN, WEBHOOK_SECRET },
+  });
+  return { origin: `http://127.0.0.1:${port}`, serverPid: server.pid, stop: () => server.stop() };
+}
+
+async function startGateway(): Promise<RunningTarget> {
+  // Production persistence: AOF on, fsync once a second (Redis' recommended trade-off).
+  const redis = await RedisServer.start({ appendOnly: true, appendFsync: 'everysec' });
+  const conn = createWorkerConnection({ url: redis.url, name: 'bench-verify' });
+  try {
+    const prefix = randomName('bench');
+    const [port, opsPort] = [await freePort(), await freePort()];
+    const server = await startServer({
+      entry: GATEWAY_MAIN,
+      port,
+      env: {
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        OPS_PORT: String(opsPort),
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: prefix,
+        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+        TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        LOG_LEVEL: 'warn',
+        // The bench measures ingest, with no worker draining: never shed load for backlog.
+        MAX_BACKLOG: '1000000000',
+      },
+    });
+    const info = await conn.info('server');
+    const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]) || undefined;
+    const config = (await conn.config('GET', 'append*')) as string[];
+    const redisConfig: Record<string, string> = {};
+    for (let i = 0; i + 1 < config.length; i += 2) redisConfig[config[i]!] = config[i + 1]!;
+    return {
+      origin: `http://127.0.0.1:${port}`,
+      serverPid: server.pid,
+      redisPid,
+      redisConfig,
+      async verify(answered200) {
+        const queues = createQueues(conn, prefix);
+        try {
+          const counts = await queues.updates.getJobCounts();
+          const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
+          return { answered200, jobs, counts, ok: jobs === answered200 };
+        } finally {
+          await closeQueues(queues);
+        }
+      },
+      async stop() {
+        await server.stop();
+        await closeConnection(conn);
+        await redis.close();
+      },
+    };
+  } catch (err) {
+    await closeConnection(conn);
+    await redis.close();
+    throw err;
+  }
+}
+
+const STARTERS: Record<TargetName, () => Promise<RunningTarget>> = {
+  'raw-http': () => startAnchor(here('./targets/raw-http.ts')),
+  'grammy-koa': () => startAnchor(here('./targets/grammy-koa.ts')),
+  gateway: startGateway,
+};
+
+type Fixed = 'origin' | 'headers' | 'firstUpdateId';
+type PhasePlan = { phase: string; load: Omit<OpenLoopOptions, Fixed> | Omit<SaturationOptions, Fixed> }[];
+
+function plan(opts: IngestOptions): PhasePlan {
+  const s = opts.quick ? { warm: 1000, sat: 3000, open: 2000 } : { warm: 3000, sat: 10_000, open: 10_000 };
+  const concurrency = opts.concurrency ?? 64;
+  return [
+    { phase: 'warm-up', load: { mode: 'saturate', concurrency: 16, durationMs: s.warm } },
+    { phase: 'saturation', load: { mode: 'saturate', concurrency, durationMs: s.sat } },
+    ...(opts.rates ?? [1000, 2000]).map(rate => ({
+      phase: `open ${rate}/s`,
+      load: { mode: 'open' as const, rate, durationMs: s.open },
+    })),
+  ];
+}
+
+/**
+ * The ingest benchmark: each target in its own process, the load generator in another; per target
+ * a warm-up, a closed-loop saturation phase and open-loop phases at fixed arrival rates.
+ */
+export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport> {
+  const log = opts.log ?? (() => undefined);
+  const report: IngestReport = {
+    quick: opts.quick ?? false,
+    rows: [],
+    skipped: [],
+    durability: null,
+    redisConfig: null,
+  };
+  for (const name of opts.targets ?? TARGET_NAMES) {
+    if (name === 'gateway' && !existsSync(GATEWAY_MAIN)) {
+      report.skipped.push({ target: name, reason: 'services/gateway/src/main.ts does not exist yet' });
+      log(`skip ${name}: no ${GATEWAY_MAIN}`);
+      continue;
+    }
+    log(`start ${TARGET_LABELS[name]}`);
+    const target = await STARTERS[name]();
+    const generator = LoadGeneratorProcess.start();
+    try {
+      let answered200 = 0;
+      // Distinct update_ids across phases too, so the gateway's dedup never answers from memory.
+      let firstUpdateId = 100_000_000;
+      for (const { phase, load } of plan(opts)) {
+        const [server0, redis0] = [await cpuSeconds(target.serverPid), await cpuSeconds(target.redisPid)];
+        const result = await generator.run({
+          ...load,
+          origin: target.origin,
+          headers: SECRET_HEADER,
+          firstUpdateId,
+        });
+        const [server1, redis1] = [await cpuSeconds(target.serverPid), await cpuSeconds(target.redisPid)];
+        firstUpdateId += 50_000_000;
+        answered200 += result.ok;
+        const row: PhaseRow = {
+          target: name,
+          phase,
+          result,
+          serverCpuSeconds: server0 === null || server1 === null ? null : server1 - server0,
+          redisCpuSeconds: redis0 === null || redis1 === null ? null : redis1 - redis0,
+        };
+        report.rows.push(row);
+        log(
+          `  ${name} ${phase}: ${Math.round(result.achievedRate)} req/s, ok ${result.ok}/${result.sent}, ` +
+            `p99 ${result.latency.p99.toFixed(2)} ms${Object.keys(result.errors).length ? `, errors ${JSON.stringify(result.errors)}` : ''}`,
+        );
+        // Let the server finish background work (GC, AOF flush) before the next phase.
+        await sleep(opts.quick ? 300 : 1000);
+      }
+      if (target.verify) {
+        report.durability = await target.verify(answered200);
+        report.redisConfig = target.redisConfig ?? null;
+        log(`  durability: ${report.durability.jobs} jobs for ${answered200} answers 200`);
+      }
+    } finally {
+      await generator.close();
+      await target.stop();
+    }
+  }
+  return report;
+}
+
+export { TARGET_LABELS };

@@ -1,0 +1,127 @@
+import { SEED_NUMBERS, type IngestReport, type PhaseRow, type TargetName } from '../ingest.ts';
+
+/** A ratio the design cares about, with its target when it has one. */
+export interface Ratio {
+  name: string;
+  value: number | null;
+  unit: string;
+  target: string | null;
+  /** `null` when there is no target or the inputs are missing. */
+  met: boolean | null;
+  note?: string;
+}
+
+const NAMES: Record<TargetName, string> = {
+  'raw-http': 'raw node:http',
+  'grammy-koa': 'grammY koa (no-op)',
+  gateway: 'gateway (Redis AOF everysec)',
+};
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function find(report: IngestReport, target: TargetName, phase: string): PhaseRow | undefined {
+  return report.rows.find(r => r.target === target && r.phase === phase);
+}
+
+/** The ratios from the brief: gateway vs the raw limit, vs grammY, vs the seed; p99 at 2,000 req/s. */
+export function ingestRatios(report: IngestReport): Ratio[] {
+  const gw = find(report, 'gateway', 'saturation')?.result;
+  const raw = find(report, 'raw-http', 'saturation')?.result;
+  const grammy = find(report, 'grammy-koa', 'saturation')?.result;
+  const gw2k = find(report, 'gateway', 'open 2000/s')?.result;
+  const div = (a?: number, b?: number) => (a === undefined || b === undefined || b === 0 ? null : a / b);
+  const ratios: Ratio[] = [];
+  const sat = div(gw?.achievedRate, raw?.achievedRate);
+  ratios.push({
+    name: 'gateway saturation ÷ raw node:http saturation',
+    value: sat,
+    unit: '×',
+    target: '≥ 0.5',
+    met: sat === null ? null : sat >= 0.5,
+  });
+  const okAll = gw2k ? gw2k.ok === gw2k.sent : false;
+  ratios.push({
+    name: 'gateway p99 at 2,000 req/s (open loop, from scheduled time)',
+    value: gw2k ? gw2k.latency.p99 : null,
+    unit: 'ms',
+    target: '≤ 10 ms, all answered 200',
+    met: gw2k ? gw2k.latency.p99 <= 10 && okAll : null,
+    ...(gw2k && !okAll ? { note: `${gw2k.sent - gw2k.ok} of ${gw2k.sent} not answered 200` } : {}),
+  });
+  ratios.push({
+    name: 'gateway ÷ grammY koa (saturation)',
+    value: div(gw?.achievedRate, grammy?.achievedRate),
+    unit: '×',
+    target: null,
+    met: null,
+  });
+  ratios.push({
+    name: `gateway ÷ seed ack path (${int(SEED_NUMBERS.ackPath)} req/s)`,
+    value: div(gw?.achievedRate, SEED_NUMBERS.ackPath),
+    unit: '×',
+    target: null,
+    met: null,
+    note: 'the seed acknowledged before storing anything',
+  });
+  ratios.push({
+    name: `gateway ÷ seed message path (${int(SEED_NUMBERS.messagePath)} req/s)`,
+    value: div(gw?.achievedRate, SEED_NUMBERS.messagePath),
+    unit: '×',
+    target: null,
+    met: null,
+  });
+  if (report.durability) {
+    ratios.push({
+      name: 'durability: jobs in Redis ÷ answers 200',
+      value: div(report.durability.jobs, report.durability.answered200),
+      unit: '×',
+      target: 'exactly 1 (every 200 is a job)',
+      met: report.durability.ok,
+      note: `${int(report.durability.jobs)} jobs, ${int(report.durability.answered200)} answers 200`,
+    });
+  }
+  return ratios;
+}
+
+/** The results as Markdown: one row per phase, the seed's constant rows, then the ratios. */
+export function ingestMarkdown(report: IngestReport): string {
+  const lines = [
+    '| target | phase | mode | rate asked | achieved req/s | ok % | p50 ms | p95 ms | p99 ms | max ms | server CPU s | redis CPU s | generator CPU s |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of report.rows) {
+    const r = row.result;
+    const okPct = r.sent === 0 ? 0 : (100 * r.ok) / r.sent;
+    const mode = r.mode === 'open' ? 'open loop' : `closed, ${r.connections} conns`;
+    lines.push(
+      `| ${NAMES[row.target]} | ${row.phase} | ${mode} | ${r.rateAsked === null ? '—' : int(r.rateAsked)} | ` +
+        `${int(r.achievedRate)} | ${fmt(okPct, okPct === 100 ? 0 : 2)} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p95)} | ` +
+        `${fmt(r.latency.p99)} | ${fmt(r.latency.max)} | ${row.serverCpuSeconds === null ? '—' : fmt(row.serverCpuSeconds, 1)} | ` +
+        `${row.redisCpuSeconds === null ? '—' : fmt(row.redisCpuSeconds, 1)} | ${fmt(r.generatorCpuSeconds, 1)} |`,
+    );
+  }
+  lines.push(
+    `| seed (published) | ack path | — | — | ${int(SEED_NUMBERS.ackPath)} | — | — | — | — | — | — | — | — |`,
+    `| seed (published) | message path | — | — | ${int(SEED_NUMBERS.messagePath)} | — | — | — | — | — | — | — | — |`,
+  );
+  for (const s of report.skipped) {
+    lines.push(`| ${NAMES[s.target]} | skipped: ${s.reason} | | | | | | | | | | | |`);
+  }
+  const errorRows = report.rows.filter(r => Object.keys(r.result.errors).length > 0);
+  if (errorRows.length > 0) {
+    lines.push('', 'Errors by kind:', '');
+    for (const r of errorRows) {
+      lines.push(`- ${NAMES[r.target]}, ${r.phase}: ${JSON.stringify(r.result.errors)}`);
+    }
+  }
+  lines.push('', '| ratio | value | target | met |', '| --- | ---: | --- | --- |');
+  for (const ratio of ingestRatios(report)) {
+    const value = ratio.value === null ? 'n/a' : `${fmt(ratio.value)} ${ratio.unit}`;
+    const met = ratio.met === null ? '—' : ratio.met ? 'yes' : '**no**';
+    lines.push(
+      `| ${ratio.name}${ratio.note ? ` (${ratio.note})` : ''} | ${value} | ${ratio.target ?? '—'} | ${met} |`,
+    );
+  }
+  return lines.join('\n');
+}

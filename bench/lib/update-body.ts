@@ -1,0 +1,31 @@
+/** Options of {@link updateBodyFactory}. */
+export interface UpdateBodyOptions {
+  /** First update_id; request `i` carries `firstUpdateId + i`, so the gateway's dedup never short-cuts. */
+  firstUpdateId: number;
+  /** Distinct private chats the messages come from. @defaultValue 10000 */
+  chats?: number;
+}
+
+const TEXT =
+  'Please look at the failing test in the payments service and explain why the retry budget is exhausted';
+
+/**
+ * Bodies of realistic Telegram `message` updates (~400 bytes: full `from` and `chat` objects, a
+ * sentence of text), spread over many chats so per-chat lanes behave as in production.
+ */
+export function updateBodyFactory(opts: UpdateBodyOptions): (i: number) => string {
+  const chats = opts.chats ?? 10_000;
+  // A stride co-prime with `chats` spreads consecutive requests over different chats.
+  const stride = 7919;
+  const date = Math.floor(Date.now() / 1000);
+  return (i: number) => {
+    const chat = 100_000_000 + ((i * stride) % chats);
+    const user = `bench_user_${chat}`;
+    return (
+      `{"update_id":${opts.firstUpdateId + i},"message":{"message_id":${i + 1},` +
+      `"from":{"id":${chat},"is_bot":false,"first_name":"Bench","last_name":"User","username":"${user}","language_code":"en"},` +
+      `"chat":{"id":${chat},"first_name":"Bench","last_name":"User","username":"${user}","type":"private"},` +
+      `"date":${date},"text":"${TEXT} #${i}"}}`
+    );
+  };
+}

@@ -1,0 +1,71 @@
+// `make bench` → `node bench/run.ts [benchmark]`. Benchmarks are registered in BENCHMARKS below:
+// each one runs, returns a JSON-able report and its Markdown, and gets a results file
+// bench/results/<name>-<date>.json. Env: BENCH_QUICK=1 (2–3 s phases), BENCH_TARGETS=raw-http,gateway,
+// BENCH_RATES=1000,2000, BENCH_CONCURRENCY=64.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { runIngest } from './ingest.ts';
+import { ingestOptionsFromEnv } from './lib/bench-env.ts';
+import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
+import { machineFacts } from './lib/machine.ts';
+
+/** A benchmark run.ts can run: the extension point for the end-to-end benchmark. */
+export interface Benchmark {
+  describe: string;
+  run(env: BenchEnv): Promise<{ report: unknown; markdown: string }>;
+}
+
+export interface BenchEnv {
+  /** BENCH_QUICK=1: short phases. */
+  quick: boolean;
+  log: (line: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const BENCHMARKS: Record<string, Benchmark> = {
+  ingest: {
+    describe: 'webhook ingest: raw node:http, grammY koa, our gateway (+ the seed numbers)',
+    async run({ log, env }) {
+      const report = await runIngest({ ...ingestOptionsFromEnv(env), log });
+      return { report: { ...report, ratios: ingestRatios(report) }, markdown: ingestMarkdown(report) };
+    },
+  },
+};
+
+async function main(): Promise<void> {
+  const name = process.argv[2] ?? 'ingest';
+  const bench = BENCHMARKS[name];
+  if (!bench) throw new Error(`unknown benchmark "${name}"; one of: ${Object.keys(BENCHMARKS).join(', ')}`);
+  const { quick } = ingestOptionsFromEnv(process.env);
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const machine = await machineFacts(repo);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(`bench ${name}${quick ? ' (quick)' : ''}: ${bench.describe}`);
+  log(
+    `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}, ` +
+      `redis ${machine.redis}, load ${machine.loadAverage.join(' ')}`,
+  );
+  const startedAt = new Date();
+  const { report, markdown } = await bench.run({ quick, log, env: process.env });
+  const stamp = startedAt
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const file = `${dir}${name}-${stamp}${quick ? '-quick' : ''}.json`;
+  const command = `${quick ? 'BENCH_QUICK=1 ' : ''}node bench/run.ts ${name}`;
+  await writeFile(
+    file,
+    `${JSON.stringify({ benchmark: name, startedAt, command, machine, ...(report as object) }, null, 2)}\n`,
+  );
+  process.stdout.write(`${markdown}\n\nresults: ${file}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
