@@ -1,0 +1,152 @@
+import { hostname } from 'node:os';
+import { Router } from '@koa/router';
+import type { BotRegistry, GatewayConfig, Logger, Queues } from '@telegram-receiver/core';
+import type { Redis } from 'ioredis';
+import Koa from 'koa';
+import type { Registry } from 'prom-client';
+import pkg from '../package.json' with { type: 'json' };
+import { BacklogMonitor } from './backlog-monitor.ts';
+import { HttpServer } from './http-server.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { errorTranslation } from './middleware/error-translation.ts';
+import { notFound } from './middleware/not-found.ts';
+import { requestMetrics } from './middleware/request-metrics.ts';
+import { ReadinessProbe } from './readiness.ts';
+import { cursorRunnerCallbackRoutes } from './routes/cursor-runner-callback.ts';
+import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { telegramWebhookRoutes } from './routes/telegram-webhook.ts';
+
+/** What {@link createGateway} needs; the caller creates and closes the connections. */
+export interface GatewayDeps {
+  /** Validated settings (`loadConfig(gatewayEnv, env)`). */
+  config: GatewayConfig;
+  bots: BotRegistry;
+  /** Producer connection (`createProducerConnection`): fails fast while Redis is away. */
+  redis: Redis;
+  /** Queues on `redis` with prefix `config.QUEUE_PREFIX` (`createQueues`). */
+  queues: Queues;
+  logger: Logger;
+  registry: Registry;
+  /**
+   * Register prom-client's default Node metrics on `registry` (process hooks: `main.ts` only).
+   * @defaultValue false
+   */
+  defaultMetrics?: boolean;
+  /** Poll interval of the backlog monitor. @defaultValue 250 */
+  backlogIntervalMs?: number;
+  /** Host name in the readiness probe's key. @defaultValue os.hostname() */
+  hostname?: string;
+}
+
+/** A gateway: two Koa apps and their listeners. Nothing runs until {@link Gateway.start}. */
+export interface Gateway {
+  /** Public app: webhook, callback, health, ready. */
+  app: Koa;
+  /** Ops app: health, ready, metrics. */
+  opsApp: Koa;
+  backlog: BacklogMonitor;
+  /** Listen on `config.PORT` / `config.OPS_PORT` (0 = any free port) and start the backlog monitor. */
+  start(): Promise<{ port: number; opsPort: number }>;
+  /**
+   * Graceful stop: not ready, stop accepting, finish requests in flight (up to
+   * `config.SHUTDOWN_GRACE_MS`), stop the backlog monitor. Connections and queues stay open: their
+   * owner closes them afterwards.
+   */
+  stop(): Promise<void>;
+}
+
+/** Build the gateway (side-effect free: no listener, no timer, no Redis command until start). */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, bots, redis, queues, logger, registry } = deps;
+  const metrics = new GatewayMetrics({ registry, defaultMetrics: deps.defaultMetrics ?? false });
+  const backlog = new BacklogMonitor({
+    queue: queues.updates,
+    maxBacklog: config.MAX_BACKLOG,
+    intervalMs: deps.backlogIntervalMs ?? 250,
+    onSample: size => metrics.backlog(queues.updates.name, size),
+    logger,
+  });
+  const readiness = new ReadinessProbe({
+    redis,
+    key: `${config.QUEUE_PREFIX}:ready:${deps.hostname ?? hostname()}`,
+    cacheMs: config.READY_CACHE_MS,
+  });
+  const version = pkg.version;
+
+  const app = new Koa({ proxy: false });
+  const publicRouter = new Router();
+  healthRoutes(publicRouter, { readiness, version });
+  telegramWebhookRoutes(publicRouter, {
+    bots,
+    queues,
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    backlog,
+    metrics,
+    logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  });
+  cursorRunnerCallbackRoutes(publicRouter, {
+    secret: config.WEBHOOK_SECRET,
+    queues,
+    metrics,
+    logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  });
+  mount(app, publicRouter, metrics, logger);
+
+  const opsApp = new Koa({ proxy: false });
+  const opsRouter = new Router();
+  healthRoutes(opsRouter, { readiness, version });
+  metricsRoutes(opsRouter, registry);
+  mount(opsApp, opsRouter, metrics, logger);
+
+  const serverOptions = {
+    keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    maxRequestsPerSocket: config.MAX_REQUESTS_PER_SOCKET,
+  };
+  let servers: { main: HttpServer; ops: HttpServer } | undefined;
+
+  return {
+    app,
+    opsApp,
+    backlog,
+    async start() {
+      if (servers !== undefined) throw new Error('gateway already started');
+      await backlog.start();
+      servers = {
+        main: new HttpServer(app.callback(), serverOptions),
+        ops: new HttpServer(opsApp.callback(), serverOptions),
+      };
+      const [port, opsPort] = await Promise.all([
+        servers.main.listen(config.PORT, config.HOST),
+        servers.ops.listen(config.OPS_PORT, config.HOST),
+      ]);
+      return { port, opsPort };
+    },
+    async stop() {
+      readiness.drain();
+      if (servers !== undefined) {
+        await Promise.all([
+          servers.main.close(config.SHUTDOWN_GRACE_MS),
+          servers.ops.close(config.SHUTDOWN_GRACE_MS),
+        ]);
+      }
+      await backlog.stop();
+    },
+  };
+}
+
+function mount(app: Koa, router: Router, metrics: GatewayMetrics, logger: Logger): void {
+  app.silent = true;
+  app.on('error', (err: unknown) => logger.debug({ err }, 'response stream error'));
+  app.use(requestMetrics(metrics));
+  app.use(errorTranslation({ logger, metrics }));
+  app.use(router.routes());
+  app.use(notFound());
+}

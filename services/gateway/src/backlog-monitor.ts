@@ -1,0 +1,85 @@
+import type { Logger } from '@telegram-receiver/core';
+
+/** What the monitor needs from a BullMQ queue (the `updates` queue in production). */
+export interface CountableQueue {
+  readonly name: string;
+  getJobCounts(...types: ('wait' | 'prioritized' | 'delayed')[]): Promise<Record<string, number>>;
+}
+
+/** Options of {@link BacklogMonitor}. */
+export interface BacklogMonitorOptions {
+  queue: CountableQueue;
+  /** Backlog (waiting + prioritized + delayed) at and above which {@link BacklogMonitor.full} is true. */
+  maxBacklog: number;
+  /** Time between two polls. @defaultValue 250 */
+  intervalMs?: number;
+  /** Told every new backlog size (the `queue_backlog` gauge). */
+  onSample?: (size: number) => void;
+  logger: Logger;
+}
+
+/**
+ * Keeps the size of the updates backlog fresh in the background, so the webhook can refuse work
+ * (503 + Retry-After; Telegram keeps the update) with a field read instead of a Redis round trip
+ * on every request. While Redis is unreachable the last value is kept: the webhook's own write
+ * fails then anyway, and answers 503 for that reason.
+ */
+export class BacklogMonitor {
+  readonly #opts: Required<Omit<BacklogMonitorOptions, 'onSample'>> & Pick<BacklogMonitorOptions, 'onSample'>;
+  #size = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> | undefined;
+  #failing = false;
+
+  constructor(opts: BacklogMonitorOptions) {
+    this.#opts = { intervalMs: 250, ...opts };
+  }
+
+  /** Last backlog seen. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True when the backlog has reached `maxBacklog`. */
+  get full(): boolean {
+    return this.#size >= this.#opts.maxBacklog;
+  }
+
+  /** Poll once now and then every `intervalMs` until {@link stop}. */
+  async start(): Promise<void> {
+    if (this.#timer !== undefined) return;
+    await this.poll();
+    this.#timer = setInterval(() => {
+      // Never two polls at once: a slow Redis must not pile up getJobCounts calls.
+      if (this.#polling === undefined) this.#polling = this.poll().finally(() => (this.#polling = undefined));
+    }, this.#opts.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Read the backlog now. Never throws: a failure is logged once until a poll succeeds again. */
+  async poll(): Promise<void> {
+    try {
+      const counts = await this.#opts.queue.getJobCounts('wait', 'prioritized', 'delayed');
+      this.#size = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+      this.#opts.onSample?.(this.#size);
+      if (this.#failing) {
+        this.#failing = false;
+        this.#opts.logger.info({ backlog: this.#size }, 'backlog monitor: Redis answers again');
+      }
+    } catch (err) {
+      if (!this.#failing) {
+        this.#failing = true;
+        this.#opts.logger.warn(
+          { err, queue: this.#opts.queue.name },
+          'backlog monitor: cannot read the queue backlog; keeping the last value until Redis answers',
+        );
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#polling;
+  }
+}

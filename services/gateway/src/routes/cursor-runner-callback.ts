@@ -1,0 +1,84 @@
+import type { Router } from '@koa/router';
+import { JOB_NAMES, callbackJobId, type Logger, type Queues } from '@telegram-receiver/core';
+import type { Context, Next } from 'koa';
+import { HttpRejection } from '../errors/http-rejection.ts';
+import { normalizeCallback } from '../callback-result.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { jsonBody, mayBeLarge, type JsonBodyState } from '../middleware/json-body.ts';
+import { SecretCheck } from '../secret-check.ts';
+
+/** Options of {@link cursorRunnerCallbackRoutes}. */
+export interface CursorRunnerCallbackOptions {
+  /** WEBHOOK_SECRET; unset → the route answers 503 (callbacks disabled). */
+  secret: string | undefined;
+  queues: Queues;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  bodyLimit: number;
+  retryAfterSeconds: number;
+}
+
+/**
+ * `POST /cursor-runner/callback`: cursor-runner's result for a prompt. The secret may come in
+ * either header cursor-runner sends or in `?secret=`; the body is normalised (camelCase or
+ * snake_case) and enqueued on `callbacks` with one job per request id, so a repeated callback is
+ * a no-op. cursor-runner does not retry, but a 503 is still the honest answer when Redis is down.
+ */
+export function cursorRunnerCallbackRoutes(router: Router, opts: CursorRunnerCallbackOptions): void {
+  const { queues, metrics, logger } = opts;
+  const check = opts.secret === undefined ? undefined : new SecretCheck(opts.secret);
+
+  async function authenticateCallback(ctx: Context, next: Next): Promise<void> {
+    if (check === undefined) {
+      throw new HttpRejection({
+        status: 503,
+        body: { error: 'callback disabled: set WEBHOOK_SECRET' },
+        closeConnection: mayBeLarge(ctx.req),
+      });
+    }
+    const headers = ctx.req.headers;
+    const presented = headers['x-webhook-secret'] ?? headers['x-cursor-runner-secret'] ?? ctx.query.secret;
+    if (!check.matches(presented)) {
+      throw new HttpRejection({
+        status: 401,
+        body: { error: 'Unauthorized' },
+        closeConnection: mayBeLarge(ctx.req),
+      });
+    }
+    await next();
+  }
+
+  async function enqueueCallback(ctx: Context): Promise<void> {
+    const normalized = normalizeCallback((ctx.state as JsonBodyState).body);
+    if (!normalized.ok) throw new HttpRejection({ status: 400, body: { error: normalized.error } });
+    const { result } = normalized;
+    const start = performance.now();
+    try {
+      await queues.callbacks.add(
+        JOB_NAMES.cursorRunnerCallback,
+        { result, receivedAt: Date.now() },
+        { jobId: callbackJobId(result.requestId) },
+      );
+    } catch (err) {
+      logger.warn(
+        { err, requestId: result.requestId },
+        'cursor-runner callback not stored: Redis unavailable; answering 503',
+      );
+      throw new HttpRejection({
+        status: 503,
+        body: { error: 'callback not stored, retry later' },
+        headers: { 'Retry-After': String(opts.retryAfterSeconds) },
+        cause: err,
+      });
+    }
+    metrics.enqueueDuration('callbacks', (performance.now() - start) / 1000);
+    ctx.body = { received: true, request_id: result.requestId };
+  }
+
+  router.post(
+    '/cursor-runner/callback',
+    authenticateCallback,
+    jsonBody({ limit: opts.bodyLimit, errorBody: error => ({ error }) }),
+    enqueueCallback,
+  );
+}

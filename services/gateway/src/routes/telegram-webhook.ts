@@ -1,0 +1,151 @@
+import type { Router } from '@koa/router';
+import {
+  JOB_NAMES,
+  UPDATE_DEDUP_TTL_MS,
+  chatLaneOf,
+  laneKey,
+  updateJobId,
+  type BotConfig,
+  type BotRegistry,
+  type Logger,
+  type Queues,
+  type TelegramUpdate,
+} from '@telegram-receiver/core';
+import type { Redis } from 'ioredis';
+import type { Context, Next } from 'koa';
+import type { BacklogMonitor } from '../backlog-monitor.ts';
+import { HttpRejection } from '../errors/http-rejection.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { jsonBody, mayBeLarge, type JsonBodyState } from '../middleware/json-body.ts';
+
+/** Options of {@link telegramWebhookRoutes}. */
+export interface TelegramWebhookOptions {
+  bots: BotRegistry;
+  queues: Queues;
+  /** The producer connection (fail-fast), used for the per-chat lane write. */
+  redis: Redis;
+  /** QUEUE_PREFIX: the BullMQ prefix and the prefix of the lane keys. */
+  prefix: string;
+  backlog: BacklogMonitor;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Largest accepted update in bytes. */
+  bodyLimit: number;
+  /** Retry-After (seconds) sent with 503. */
+  retryAfterSeconds: number;
+}
+
+const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+const NOT_DURABLE_LOG_INTERVAL_MS = 5000;
+
+type WebhookState = JsonBodyState & { bot: BotConfig };
+
+/**
+ * `POST /telegram/webhook` and `POST /telegram/webhook/:bot`: authenticate by secret token, read
+ * and check the update, and answer 200 only once the update is durable in Redis (job + lane
+ * entry). Anything that prevents that is a 503 with Retry-After, so Telegram keeps the update and
+ * tries again. This is the hot path: no schema library, no per-request logging.
+ */
+export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptions): void {
+  const { bots, queues, redis, prefix, backlog, metrics, logger } = opts;
+  const retryAfter = { 'Retry-After': String(opts.retryAfterSeconds) };
+  const badRequest = (error: string) =>
+    new HttpRejection({ status: 400, body: { ok: false, error }, reason: 'bad_request' });
+  let lastNotDurableLog = 0;
+
+  async function authenticateTelegram(ctx: Context, next: Next): Promise<void> {
+    const presented = ctx.req.headers[SECRET_HEADER];
+    const bot = bots.bySecret(typeof presented === 'string' ? presented : undefined);
+    const named = (ctx.params as Record<string, string | undefined>).bot;
+    // A secret of another bot, or an unknown bot name, gets the same answer as a wrong secret, so
+    // the endpoint does not reveal which bot names exist.
+    if (bot === undefined || (named !== undefined && named !== bot.name)) {
+      throw new HttpRejection({
+        status: 401,
+        body: 'Unauthorized',
+        reason: 'unauthorized',
+        closeConnection: mayBeLarge(ctx.req),
+      });
+    }
+    (ctx.state as WebhookState).bot = bot;
+    await next();
+  }
+
+  async function storeUpdate(ctx: Context): Promise<void> {
+    const { body, bot } = ctx.state as WebhookState;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw badRequest('body must be a JSON object (a Telegram Update)');
+    }
+    const updateId = (body as { update_id?: unknown }).update_id;
+    if (typeof updateId !== 'number' || !Number.isSafeInteger(updateId) || updateId < 0) {
+      throw badRequest('update_id must be a non-negative integer');
+    }
+    if (backlog.full) {
+      throw new HttpRejection({
+        status: 503,
+        body: { ok: false, error: 'backlog full, retry later' },
+        reason: 'backlog_full',
+        headers: retryAfter,
+      });
+    }
+    const update = body as TelegramUpdate;
+    const jobId = updateJobId(bot.name, updateId);
+    const lane = chatLaneOf(update);
+    const start = performance.now();
+    let duplicate: boolean;
+    try {
+      // Both writes are idempotent (job id + dedup key; sorted-set member), so when one fails and
+      // Telegram retries, the retry completes the pair without creating a second job.
+      const [, laneReply] = await Promise.all([
+        queues.updates.add(
+          JOB_NAMES.telegramUpdate,
+          { bot: bot.name, update, lane, receivedAt: Date.now() },
+          { jobId, deduplication: { id: jobId, ttl: UPDATE_DEDUP_TTL_MS } },
+        ),
+        lane === null ? undefined : writeLane(laneKey(prefix, bot.name, lane), updateId),
+      ]);
+      // BullMQ answers a deduplicated add with the same job id, so "already stored" is read from the
+      // lane write instead (0 = the member was there). Updates without a lane count as new.
+      duplicate = laneReply === 0;
+    } catch (err) {
+      const now = Date.now();
+      if (now - lastNotDurableLog >= NOT_DURABLE_LOG_INTERVAL_MS) {
+        lastNotDurableLog = now;
+        logger.warn(
+          { err, bot: bot.name },
+          'update not stored: Redis unavailable; answering 503 so Telegram retries',
+        );
+      }
+      throw new HttpRejection({
+        status: 503,
+        body: { ok: false, error: 'update not stored, retry later' },
+        reason: 'redis_unavailable',
+        headers: retryAfter,
+        cause: err,
+      });
+    }
+    metrics.enqueueDuration('updates', (performance.now() - start) / 1000);
+    metrics.enqueued(bot.name, duplicate ? 'duplicate' : 'new');
+    ctx.body = 'OK';
+  }
+
+  /** ZADD + PEXPIRE in one transaction; resolves with ZADD's reply (1 = added, 0 = was there). */
+  async function writeLane(key: string, updateId: number): Promise<number> {
+    const replies = await redis
+      .multi()
+      .zadd(key, updateId, String(updateId))
+      .pexpire(key, UPDATE_DEDUP_TTL_MS)
+      .exec();
+    if (replies === null) throw new Error('lane transaction aborted');
+    for (const [err] of replies) if (err) throw err;
+    return Number(replies[0]?.[1]);
+  }
+
+  const body = jsonBody({
+    limit: opts.bodyLimit,
+    errorBody: error => ({ ok: false, error }),
+    countRejections: true,
+  });
+  router.post('/telegram/webhook', authenticateTelegram, body, storeUpdate);
+  router.post('/telegram/webhook/:bot', authenticateTelegram, body, storeUpdate);
+}
