@@ -68,7 +68,14 @@ export async function httpCall(req: HttpCallRequest): Promise<RawResponse> {
       },
       'outbound call',
     );
-    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, total) };
+    // A plain Uint8Array of its own (not a view into Buffer's shared pool), safe to hand to Blob.
+    const body = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return { status: res.statusCode, headers: res.headers, body };
   } catch (err) {
     if (tooLarge !== undefined && err === tooLarge) throw err;
     throw classifyCallError(err, req.ctx, controller.signal.aborted);
