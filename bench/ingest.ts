@@ -29,6 +29,8 @@ export interface IngestOptions {
   rates?: number[];
   /** Connections of the saturation phase. @defaultValue 64 */
   concurrency?: number;
+  /** Phase lengths in ms, overriding `quick` (tests use very short ones). */
+  phaseMs?: { warmUp: number; saturation: number; open: number };
   /** Progress lines (not results). */
   log?: (line: string) => void;
 }
@@ -154,11 +156,15 @@ type Fixed = 'origin' | 'headers' | 'firstUpdateId';
 type PhasePlan = { phase: string; load: Omit<OpenLoopOptions, Fixed> | Omit<SaturationOptions, Fixed> }[];
 
 function plan(opts: IngestOptions): PhasePlan {
-  const s = opts.quick ? { warm: 1000, sat: 3000, open: 2000 } : { warm: 3000, sat: 10_000, open: 10_000 };
+  const s =
+    opts.phaseMs ??
+    (opts.quick
+      ? { warmUp: 1000, saturation: 3000, open: 2000 }
+      : { warmUp: 3000, saturation: 10_000, open: 10_000 });
   const concurrency = opts.concurrency ?? 64;
   return [
-    { phase: 'warm-up', load: { mode: 'saturate', concurrency: 16, durationMs: s.warm } },
-    { phase: 'saturation', load: { mode: 'saturate', concurrency, durationMs: s.sat } },
+    { phase: 'warm-up', load: { mode: 'saturate', concurrency: 16, durationMs: s.warmUp } },
+    { phase: 'saturation', load: { mode: 'saturate', concurrency, durationMs: s.saturation } },
     ...(opts.rates ?? [1000, 2000]).map(rate => ({
       phase: `open ${rate}/s`,
       load: { mode: 'open' as const, rate, durationMs: s.open },
@@ -216,7 +222,7 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
             `p99 ${result.latency.p99.toFixed(2)} ms${Object.keys(result.errors).length ? `, errors ${JSON.stringify(result.errors)}` : ''}`,
         );
         // Let the server finish background work (GC, AOF flush) before the next phase.
-        await sleep(opts.quick ? 300 : 1000);
+        await sleep(opts.quick || opts.phaseMs ? 300 : 1000);
       }
       if (target.verify) {
         report.durability = await target.verify(answered200);

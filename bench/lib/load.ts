@@ -69,7 +69,8 @@ const MAX_DURATION_MS = 10 * 60_000;
 
 /** Refuse anything but the loopback address, so a mistyped URL never load-tests someone else. */
 export function assertLoopback(origin: string): URL {
-  const url = new URL(origin);
+  const url = URL.canParse(origin) ? new URL(origin) : undefined;
+  if (!url) throw new Error(`load target must be http://127.0.0.1:<port>, got an unparseable origin`);
   if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1') {
     throw new Error(`load target must be http://127.0.0.1:<port>, got ${url.protocol}//${url.hostname}`);
   }

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { IngestReport, PhaseRow, TargetName } from '../ingest.ts';
+import { ingestMarkdown, ingestRatios } from '../lib/ingest-report.ts';
+import type { LoadResult } from '../lib/load.ts';
+
+const latency = (p99: number) => ({ count: 1, mean: 1, p50: 1, p95: p99 / 2, p99, p999: p99, max: p99 });
+
+function row(
+  target: TargetName,
+  phase: string,
+  achievedRate: number,
+  extra: Partial<LoadResult> = {},
+): PhaseRow {
+  return {
+    target,
+    phase,
+    serverCpuSeconds: 1,
+    redisCpuSeconds: target === 'gateway' ? 0.5 : null,
+    result: {
+      mode: phase.startsWith('open') ? 'open' : 'saturate',
+      rateAsked: phase.startsWith('open') ? 2000 : null,
+      connections: 64,
+      sent: 100,
+      ok: 100,
+      errors: {},
+      achievedRate,
+      elapsedMs: 1000,
+      latency: latency(4),
+      sendLag: null,
+      generatorCpuSeconds: 0.5,
+      ...extra,
+    },
+  };
+}
+
+function report(gatewaySat: number, gw2k: Partial<LoadResult>, jobs = 300): IngestReport {
+  return {
+    quick: true,
+    rows: [
+      row('raw-http', 'saturation', 10_000),
+      row('grammy-koa', 'saturation', 4000),
+      row('gateway', 'saturation', gatewaySat),
+      row('gateway', 'open 2000/s', 2000, gw2k),
+    ],
+    skipped: [],
+    durability: { answered200: 300, jobs, counts: { waiting: jobs }, ok: jobs === 300 },
+    redisConfig: { appendonly: 'yes', appendfsync: 'everysec' },
+  };
+}
+
+describe('ingestRatios', () => {
+  it('should mark the targets met when the gateway reaches them', () => {
+    const ratios = ingestRatios(report(6000, { latency: latency(8) }));
+    const byName = (prefix: string) => ratios.find(r => r.name.startsWith(prefix))!;
+    expect(byName('gateway saturation ÷ raw')).toMatchObject({ value: 0.6, met: true });
+    expect(byName('gateway p99 at 2,000')).toMatchObject({ value: 8, met: true });
+    expect(byName('gateway ÷ grammY')).toMatchObject({ value: 1.5, met: null });
+    expect(byName('gateway ÷ seed ack path')!.value).toBeCloseTo(6000 / 7000);
+    expect(byName('durability')).toMatchObject({ value: 1, met: true });
+  });
+
+  it('should mark them missed, including a fast p99 that hides failed requests', () => {
+    const ratios = ingestRatios(
+      report(4000, { latency: latency(3), ok: 90, errors: { 'status:503': 10 } }, 299),
+    );
+    const byName = (prefix: string) => ratios.find(r => r.name.startsWith(prefix))!;
+    expect(byName('gateway saturation ÷ raw')).toMatchObject({ value: 0.4, met: false });
+    expect(byName('gateway p99 at 2,000')).toMatchObject({ met: false, note: '10 of 100 not answered 200' });
+    expect(byName('durability')).toMatchObject({ met: false });
+  });
+
+  it('should say n/a when a target was not measured', () => {
+    const ratios = ingestRatios({ quick: true, rows: [], skipped: [], durability: null, redisConfig: null });
+    expect(ratios.every(r => r.value === null && r.met === null)).toBe(true);
+  });
+});
+
+describe('ingestMarkdown', () => {
+  it('should render one row per phase, the seed rows, errors and the ratios', () => {
+    const md = ingestMarkdown(report(6000, { ok: 99, errors: { UND_ERR_SOCKET: 1 } }));
+    expect(md).toContain(
+      '| gateway (Redis AOF everysec) | open 2000/s | open loop | 2,000 | 2,000 | 99.00 |',
+    );
+    expect(md).toContain('| seed (published) | ack path | — | — | 7,000 |');
+    expect(md).toContain('| seed (published) | message path | — | — | 1,100 |');
+    expect(md).toContain('- gateway (Redis AOF everysec), open 2000/s: {"UND_ERR_SOCKET":1}');
+    expect(md).toMatch(/\| gateway saturation ÷ raw node:http saturation \| 0\.60 × \| ≥ 0\.5 \| yes \|/);
+  });
+});
