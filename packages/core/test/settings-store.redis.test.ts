@@ -39,6 +39,8 @@ describe('SettingsStore', () => {
     const subscriber = quiet(createWorkerConnection({ url: server.url, name: 'settings-test-sub' }));
     const store = new SettingsStore({ redis, subscriber, prefix, ...opts });
     await store.start();
+    // A producer connection fails commands until it is connected: start reading only then.
+    await waitFor(() => redis.status === 'ready');
     cleanups.push(async () => {
       await store.close();
       await closeConnection(subscriber);
@@ -191,6 +193,7 @@ describe('SettingsStore', () => {
       const store = new SettingsStore({ redis, subscriber, prefix, cacheTtlMs: 1 });
       try {
         await store.start();
+        await waitFor(() => redis.status === 'ready');
         await store.update({ allow_audio_output: true });
         await own.kill();
         // The short TTL has run out by now; Redis is gone, so the last known value is served.
