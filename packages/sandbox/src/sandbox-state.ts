@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '@telegram-receiver/core';
+import { buildMp3 } from './audio/mp3.ts';
+import { buildOpusVoice, TRANSCRIPT_TAG } from './audio/opus.ts';
+import type { CallFilter, FaultRule, FileRegistration, SandboxCall, SandboxService } from './types.ts';
+
+/** A file getFile and the download know about. */
+export interface StoredFile {
+  fileId: string;
+  fileUniqueId: string;
+  filePath: string;
+  mimeType: string;
+  transcript: string | undefined;
+  /** What getFile reports and the download serves. */
+  sizeBytes: number;
+  /** Bytes of an uploaded file, or of a generated one at its natural size. */
+  bytes: Buffer;
+}
+
+/** A bot's webhook as setWebhook stored it. */
+export interface StoredWebhook {
+  url: string;
+  secretToken: string | undefined;
+  maxConnections: number;
+  allowedUpdates: string[] | undefined;
+  ipAddress: string | undefined;
+}
+
+/** Options after defaults. */
+export interface ResolvedSandboxOptions {
+  webhookSecret: string | undefined;
+  defaultCallbackUrl: string | undefined;
+  cursorDelayMs: number;
+  elevenLabsApiKey: string | undefined;
+  elevenLabsConcurrency: number;
+  maxRecordedCalls: number;
+  logger: Logger;
+}
+
+interface ActiveFault {
+  rule: FaultRule;
+  left: number;
+}
+
+/** What the fault rules say about one call. */
+export interface FaultDecision {
+  /** Sum of the matching latency rules. */
+  latencyMs: number;
+  /** The first matching rule that answers instead of the service (status, html, timeout, reset). */
+  terminal: Exclude<FaultRule, { type: 'latency' }> | undefined;
+}
+
+const EXTENSIONS: Record<string, string> = {
+  'audio/ogg': 'oga',
+  'audio/opus': 'opus',
+  'audio/mpeg': 'mp3',
+  'audio/mp4': 'm4a',
+  'audio/wav': 'wav',
+  'application/pdf': 'pdf',
+  'text/plain': 'txt',
+};
+
+/**
+ * Everything the sandbox remembers: recorded calls, fault rules, files, webhooks, message ids, and
+ * the timers it must cancel on close. One instance per running sandbox; no globals.
+ */
+export class SandboxState {
+  readonly options: ResolvedSandboxOptions;
+  #seq = 0;
+  #calls: SandboxCall[] = [];
+  #faults: ActiveFault[] = [];
+  #files = new Map<string, StoredFile>();
+  #filesByPath = new Map<string, StoredFile>();
+  #fileCounter = 0;
+  #messageIds = new Map<string, number>();
+  readonly webhooks = new Map<string, StoredWebhook>();
+  readonly #cancels = new Set<() => void>();
+  readonly #tasks = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: ResolvedSandboxOptions) {
+    this.options = options;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  nextSeq(): number {
+    return ++this.#seq;
+  }
+
+  record(call: SandboxCall): void {
+    this.#calls.push(call);
+    if (this.#calls.length > this.options.maxRecordedCalls) {
+      this.#calls.splice(0, this.#calls.length - this.options.maxRecordedCalls);
+    }
+  }
+
+  calls(filter: CallFilter = {}): SandboxCall[] {
+    const method = filter.method?.toLowerCase();
+    return this.#calls
+      .filter(
+        c =>
+          (filter.service === undefined || c.service === filter.service) &&
+          (method === undefined || c.method.toLowerCase() === method) &&
+          (filter.chatId === undefined || c.chatId === filter.chatId),
+      )
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  clearCalls(): void {
+    this.#calls = [];
+  }
+
+  addFault(rule: FaultRule): void {
+    this.#faults.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clearFaults(): void {
+    this.#faults = [];
+  }
+
+  /** Match and consume the fault rules for one call. */
+  takeFaults(service: SandboxService, method: string, chatId: number | undefined): FaultDecision {
+    const decision: FaultDecision = { latencyMs: 0, terminal: undefined };
+    const lower = method.toLowerCase();
+    for (const fault of this.#faults) {
+      const { rule } = fault;
+      if (rule.service !== service) continue;
+      if (rule.method !== undefined && rule.method !== '*' && rule.method.toLowerCase() !== lower) continue;
+      if (rule.chatId !== undefined && rule.chatId !== chatId) continue;
+      if (rule.type === 'latency') {
+        decision.latencyMs += rule.ms;
+        fault.left--;
+      } else if (decision.terminal === undefined) {
+        decision.terminal = rule;
+        fault.left--;
+      }
+    }
+    this.#faults = this.#faults.filter(f => f.left > 0);
+    return decision;
+  }
+
+  registerFile(reg: FileRegistration, uploaded?: Buffer): StoredFile {
+    const mimeType = reg.mimeType ?? 'audio/ogg';
+    const n = ++this.#fileCounter;
+    const folder = mimeType === 'audio/ogg' ? 'voice' : mimeType.startsWith('audio/') ? 'music' : 'documents';
+    const tags: Record<string, string> =
+      reg.transcript === undefined ? {} : { [TRANSCRIPT_TAG]: reg.transcript };
+    const bytes =
+      uploaded ??
+      (mimeType === 'audio/mpeg' ? buildMp3({ tags }) : buildOpusVoice({ durationMs: 3000, tags }));
+    const file: StoredFile = {
+      fileId: reg.fileId,
+      fileUniqueId: createHash('sha256').update(reg.fileId).digest('base64url').slice(0, 16),
+      filePath: `${folder}/file_${n}.${EXTENSIONS[mimeType] ?? 'bin'}`,
+      mimeType,
+      transcript: reg.transcript,
+      sizeBytes: reg.sizeBytes ?? bytes.length,
+      bytes,
+    };
+    const previous = this.#files.get(reg.fileId);
+    if (previous) this.#filesByPath.delete(previous.filePath);
+    this.#files.set(file.fileId, file);
+    this.#filesByPath.set(file.filePath, file);
+    return file;
+  }
+
+  /** A file by id; an id never seen becomes a default 3 s voice note, so any update's file_id works. */
+  fileById(fileId: string): StoredFile {
+    return this.#files.get(fileId) ?? this.registerFile({ fileId });
+  }
+
+  fileByPath(filePath: string): StoredFile | undefined {
+    return this.#filesByPath.get(filePath);
+  }
+
+  /** Telegram numbers messages per chat, increasing. */
+  nextMessageId(botId: string, chatId: number | string): number {
+    const key = `${botId}:${chatId}`;
+    const next = (this.#messageIds.get(key) ?? 0) + 1;
+    this.#messageIds.set(key, next);
+    return next;
+  }
+
+  reset(): void {
+    this.#calls = [];
+    this.#faults = [];
+    this.#files.clear();
+    this.#filesByPath.clear();
+    this.webhooks.clear();
+    this.#messageIds.clear();
+  }
+
+  /** Wait `ms`, or less when the sandbox closes or `until` fires; resolves true when the full time passed. */
+  async sleep(ms: number, until?: (wake: () => void) => () => void): Promise<boolean> {
+    if (this.#closed) return false;
+    return await new Promise<boolean>(resolve => {
+      let unsubscribe = (): void => undefined;
+      const finish = (full: boolean): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        this.#cancels.delete(cancel);
+        resolve(full);
+      };
+      const cancel = (): void => finish(false);
+      const timer = setTimeout(() => finish(true), ms);
+      this.#cancels.add(cancel);
+      if (until) unsubscribe = until(cancel);
+    });
+  }
+
+  /** Register work to cancel on close (callback deliveries); returns the unregister function. */
+  onClose(cancel: () => void): () => void {
+    this.#cancels.add(cancel);
+    return () => this.#cancels.delete(cancel);
+  }
+
+  /** Run work after the answer (a callback delivery); close() cancels and awaits it. */
+  background(task: () => Promise<void>): void {
+    const running = task().catch((err: unknown) => {
+      this.options.logger.error({ err }, 'sandbox background task failed');
+    });
+    this.#tasks.add(running);
+    void running.finally(() => this.#tasks.delete(running));
+  }
+
+  /** Cancel pending delays and deliveries and wait for background work to end. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const cancel of [...this.#cancels]) cancel();
+    this.#cancels.clear();
+    await Promise.allSettled([...this.#tasks]);
+  }
+}
