@@ -65,7 +65,9 @@ function opening(stack: TagStack): string {
  * markup, which is never less than what Telegram counts after parsing entities).
  *
  * - Cuts fall on line boundaries where possible, and the newline at a cut is dropped: joining the
- *   parts with `'\n'` gives the input back when no tag spans a cut.
+ *   parts with `'\n'` gives the input back when no tag spans a cut. A part never holds only blank
+ *   lines or markup (Telegram rejects an empty message), so a run of blank lines can push a cut
+ *   into the next line. A newline cut at the very end (before closing tags only) is dropped too.
  * - A line longer than `limit` is cut hard (after a space when one is in the latter half of the
  *   part), never inside an entity such as `&amp;`, a tag, or a surrogate pair.
  * - A tag open at a cut (our `<pre><code>`) is closed at the end of the part and reopened at the
@@ -123,9 +125,7 @@ export function splitMessage(html: string, limit = TELEGRAM_MESSAGE_LIMIT): stri
       end = lastSpace >= 0 && (lenBefore[lastSpace - start] ?? 0) >= limit / 2 ? lastSpace + 1 : k;
       resume = end;
     } else {
-      throw new RangeError(
-        `splitMessage limit ${limit} is too small for the markup at character ${body.length}`,
-      );
+      throw new RangeError(`splitMessage limit ${limit} is too small for the markup at atom ${k}`);
     }
     // The stack where the next part starts (opening tags just before the cut move there).
     let nextStack = end - start < stackBefore.length ? (stackBefore[end - start] as TagStack) : current;
