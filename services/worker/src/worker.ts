@@ -1,0 +1,264 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  QUEUE_NAMES,
+  SettingsStore,
+  closeConnection,
+  closeQueues,
+  createProducerConnection,
+  createQueues,
+  createWorkerConnection,
+  type BotConfig,
+  type CallbackJobData,
+  type Logger,
+  type SecretRedactor,
+  type UpdateJobData,
+  type WorkerConfig,
+} from '@telegram-receiver/core';
+import { LaneGate } from './lanes/lane-gate.ts';
+import { SendLedger } from './ledger/send-ledger.ts';
+import { WorkerMetrics } from './metrics.ts';
+import { createOpsServer, type ReadinessReport } from './ops/ops-server.ts';
+import { createCallbackProcessor, type CallbackJobResult } from './processors/callback-processor.ts';
+import { isLastAttempt } from './processors/job-policy.ts';
+import type { CursorRunnerPort, ElevenLabsPort, TelegramClients } from './processors/ports.ts';
+import { createUpdateProcessor, type UpdateJobResult } from './processors/update-processor.ts';
+
+/** The settings the worker service reads (a subset of {@link WorkerConfig}). */
+export type WorkerServiceConfig = Pick<
+  WorkerConfig,
+  | 'REDIS_URL'
+  | 'QUEUE_PREFIX'
+  | 'OPS_PORT'
+  | 'UPDATES_CONCURRENCY'
+  | 'CALLBACKS_CONCURRENCY'
+  | 'SHUTDOWN_GRACE_MS'
+  | 'TELEGRAM_WEBHOOK_BASE_URL'
+  | 'CURSOR_RUNNER_CALLBACK_URL'
+>;
+
+/** Options of {@link createWorkerService}. */
+export interface WorkerServiceOptions {
+  config: WorkerServiceConfig;
+  bots: { byName(name: string): BotConfig | undefined };
+  /** Bot API clients, one per bot token. */
+  telegram: TelegramClients;
+  cursorRunner: CursorRunnerPort;
+  /** Unset when ELEVENLABS_API_KEY is not configured (voice in/out answered with a clear reply). */
+  elevenLabs?: ElevenLabsPort | undefined;
+  logger: Logger;
+  /** Scrubs secrets from texts that reach a chat or a job's failure reason. */
+  redactor: SecretRedactor;
+  /** Address of the ops listener. @defaultValue '0.0.0.0' */
+  opsHost?: string;
+  /** Ops port; overrides `config.OPS_PORT` (0 picks a free port, for tests). */
+  opsPort?: number;
+  /** Collect Node's default process metrics. @defaultValue true */
+  defaultMetrics?: boolean;
+}
+
+/** A running (or runnable) worker process. */
+export interface WorkerService {
+  /** Connect, subscribe to settings, open the ops listener and start fetching jobs. */
+  start(): Promise<{ opsPort: number }>;
+  /**
+   * Stop fetching, let active jobs finish within SHUTDOWN_GRACE_MS (then abandon them: their locks
+   * expire and another replica takes them over, the send ledger preventing duplicates), then close
+   * every connection and the ops listener. Idempotent.
+   */
+  stop(): Promise<void>;
+  readonly metrics: WorkerMetrics;
+}
+
+/** The callback URL cursor-runner posts results to. */
+export function callbackUrlOf(
+  config: Pick<WorkerServiceConfig, 'CURSOR_RUNNER_CALLBACK_URL' | 'TELEGRAM_WEBHOOK_BASE_URL'>,
+): string {
+  return config.CURSOR_RUNNER_CALLBACK_URL ?? `${config.TELEGRAM_WEBHOOK_BASE_URL}/cursor-runner/callback`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The worker service: BullMQ workers for the `updates` and `callbacks` queues, and the ops
+ * listener. Building it has no side effects; {@link WorkerService.start} connects.
+ */
+export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
+  const { config, logger } = opts;
+  const prefix = config.QUEUE_PREFIX;
+  const metrics = new WorkerMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  let connections: Redis[] = [];
+  let workers: Worker[] = [];
+  let queues: ReturnType<typeof createQueues> | undefined;
+  let settings: SettingsStore | undefined;
+  let ops: Server | undefined;
+  let probe: Redis | undefined;
+  let stopping: Promise<void> | undefined;
+
+  /** Count each attempt's result and time it; the processors decide the result. */
+  function instrument<D, R>(
+    queue: string,
+    fn: (job: Job<D, R, string>, token?: string) => Promise<R>,
+  ): (job: Job<D, R, string>, token?: string) => Promise<R> {
+    return async (job, token) => {
+      const end = metrics.jobDuration.startTimer({ queue });
+      try {
+        const value = await fn(job, token);
+        metrics.jobs.inc({ queue, result: 'completed' });
+        return value;
+      } catch (err) {
+        const result =
+          err instanceof DelayedError
+            ? 'delayed'
+            : err instanceof UnrecoverableError || isLastAttempt(job)
+              ? 'failed'
+              : 'retried';
+        metrics.jobs.inc({ queue, result });
+        throw err;
+      } finally {
+        end();
+      }
+    };
+  }
+
+  async function ready(): Promise<ReadinessReport> {
+    const checks: Record<string, string> = {};
+    if (stopping) checks.worker = 'shutting down';
+    try {
+      if (probe === undefined) throw new Error('not started');
+      await withTimeout(probe.ping(), 1000, 'redis ping');
+      checks.redis = 'ok';
+    } catch (err) {
+      checks.redis = err instanceof Error ? err.message : 'unreachable';
+    }
+    const running = workers.length > 0 && workers.every(w => w.isRunning());
+    checks.workers = running ? 'ok' : 'not running';
+    if (!stopping) checks.worker = 'ok';
+    return { ok: Object.values(checks).every(v => v === 'ok'), checks };
+  }
+
+  async function start(): Promise<{ opsPort: number }> {
+    const connect = (name: string) => {
+      const redis = createWorkerConnection({ url: config.REDIS_URL, name });
+      // ioredis reconnects by itself; without a listener an error event would crash the process.
+      redis.on('error', (err: Error) => logger.debug({ err, connection: name }, 'redis connection error'));
+      connections.push(redis);
+      return redis;
+    };
+    const commands = connect('worker-commands');
+    const subscriber = connect('worker-settings');
+    probe = createProducerConnection({ url: config.REDIS_URL, name: 'worker-probe', commandTimeoutMs: 1000 });
+    probe.on('error', (err: Error) => logger.debug({ err }, 'redis probe connection error'));
+    connections.push(probe);
+
+    queues = createQueues(commands, prefix);
+    settings = new SettingsStore({ redis: commands, subscriber, prefix, logger });
+    await settings.start();
+    const ledger = new SendLedger({ redis: commands, prefix });
+    const laneGate = new LaneGate({ redis: commands, queue: queues.updates, prefix, logger });
+    const common = {
+      bots: opts.bots,
+      telegram: opts.telegram,
+      elevenLabs: opts.elevenLabs,
+      settings,
+      ledger,
+      redis: commands,
+      redactor: opts.redactor,
+      metrics,
+      logger,
+    };
+    const processUpdate = createUpdateProcessor({
+      ...common,
+      cursorRunner: opts.cursorRunner,
+      laneGate,
+      callbackUrl: callbackUrlOf(config),
+    });
+    const processCallback = createCallbackProcessor(common);
+
+    const updatesWorker = new Worker<UpdateJobData, UpdateJobResult, string>(
+      QUEUE_NAMES.updates,
+      instrument(QUEUE_NAMES.updates, processUpdate),
+      {
+        connection: connect('worker-updates'),
+        prefix,
+        concurrency: config.UPDATES_CONCURRENCY,
+        autorun: false,
+      },
+    );
+    const callbacksWorker = new Worker<CallbackJobData, CallbackJobResult, string>(
+      QUEUE_NAMES.callbacks,
+      instrument(QUEUE_NAMES.callbacks, processCallback),
+      {
+        connection: connect('worker-callbacks'),
+        prefix,
+        concurrency: config.CALLBACKS_CONCURRENCY,
+        autorun: false,
+      },
+    );
+    laneGate.attach(updatesWorker);
+    workers = [updatesWorker as Worker, callbacksWorker as Worker];
+    for (const worker of workers) {
+      worker.on('error', err => logger.error({ err, queue: worker.name }, 'worker error'));
+      worker.on('failed', (job, err) => {
+        if (job && err.name === 'UnrecoverableError') {
+          logger.warn({ queue: worker.name, jobId: job.id }, 'job moved to the failed set (dead letter)');
+        }
+      });
+    }
+
+    ops = createOpsServer({ registry: metrics.registry, ready, logger });
+    ops.listen(opts.opsPort ?? config.OPS_PORT, opts.opsHost ?? '0.0.0.0');
+    await once(ops, 'listening');
+    const opsPort = (ops.address() as AddressInfo).port;
+
+    for (const worker of workers) {
+      worker
+        .run()
+        .catch((err: unknown) => logger.error({ err, queue: worker.name }, 'worker stopped with an error'));
+    }
+    await Promise.all(workers.map(w => w.waitUntilReady()));
+    return { opsPort };
+  }
+
+  async function stopOnce(): Promise<void> {
+    const graceMs = config.SHUTDOWN_GRACE_MS;
+    const closing = Promise.all(workers.map(w => w.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace-over'>(resolve => {
+      timer = setTimeout(() => resolve('grace-over'), graceMs);
+    });
+    const how = await Promise.race([closing.then(() => 'drained' as const), graceOver]);
+    clearTimeout(timer);
+    if (how === 'grace-over') {
+      logger.warn({ graceMs }, 'active jobs did not finish within the grace period; abandoning them');
+      await Promise.all(workers.map(w => w.close(true).catch(() => undefined)));
+    }
+    await settings?.close();
+    if (queues) await closeQueues(queues);
+    await Promise.all(connections.map(c => closeConnection(c)));
+    connections = [];
+    if (ops?.listening) {
+      const server = ops;
+      server.closeAllConnections();
+      await new Promise<void>(resolve => server.close(() => resolve()));
+    }
+  }
+
+  return {
+    metrics,
+    start,
+    stop() {
+      stopping ??= stopOnce();
+      return stopping;
+    },
+  };
+}
