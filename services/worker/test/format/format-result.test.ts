@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CursorRunnerResult } from '@telegram-receiver/core';
+import { SecretRedactor, type CursorRunnerResult } from '@telegram-receiver/core';
 import { cleanText } from '../../src/format/clean-text.ts';
 import { escapeHtml } from '../../src/format/escape-html.ts';
 import { formatProcessingError, formatResult } from '../../src/format/format-result.ts';
@@ -93,11 +93,43 @@ describe('formatResult', () => {
   });
 });
 
+describe('formatResult secrets', () => {
+  it('should scrub bot tokens by shape and known secrets by value from every piece of agent text', () => {
+    const token = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
+    const leak = `env: TELEGRAM_BOT_TOKEN=${token} ELEVENLABS_API_KEY=sk_live_abcdef123`;
+    const redactor = new SecretRedactor(['sk_live_abcdef123']);
+    for (const r of [
+      result({ output: leak, error: leak, duration: leak }),
+      result({ success: false, error: leak }),
+    ]) {
+      for (const debug of [true, false]) {
+        const text = formatResult(r, { debug, redactor });
+        expect(text).not.toContain('AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw');
+        expect(text).not.toContain('sk_live_abcdef123');
+      }
+      expect(formatResult(r, { debug: true })).not.toContain(token);
+    }
+  });
+});
+
 describe('formatProcessingError', () => {
   it("should give the seed's text with the message escaped", () => {
     expect(formatProcessingError('bad <thing> & more')).toBe(
       '❌ Error processing cursor command result: bad &lt;thing&gt; &amp; more',
     );
     expect(formatProcessingError('')).toBe('❌ Error processing cursor command result: unknown error');
+  });
+
+  it('should never put a bot token or a known secret into the chat', () => {
+    const token = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
+    const text = formatProcessingError(
+      `request to https://api.telegram.org/bot${token}/sendMessage failed; key sk_live_abcdef123`,
+      new SecretRedactor(['sk_live_abcdef123']),
+    );
+    expect(text).not.toContain(token);
+    expect(text).not.toContain('AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw');
+    expect(text).not.toContain('sk_live_abcdef123');
+    expect(text).toContain('[REDACTED]');
+    expect(formatProcessingError(`bad ${token}`)).not.toContain(token);
   });
 });
