@@ -93,7 +93,8 @@ export class LaneGate {
   /**
    * Call first in the processor. `'proceed'`: this job is its lane's head (or has no lane) and may
    * run now. `'delayed'`: the job was moved back to delayed, and the processor must
-   * `throw new DelayedError()` at once.
+   * `throw new DelayedError()` at once. A Redis error is thrown: the attempt then fails and BullMQ
+   * retries the job by its backoff, still in order (it stays in its lane).
    */
   async enter(job: LaneJob, token: string): Promise<LaneDecision> {
     const { lane, bot, update } = job.data;
