@@ -1,0 +1,258 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { QueueEvents } from 'bullmq';
+import { callbackJobId } from '@telegram-receiver/core';
+import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
+import { htmlToPlain } from '../../src/processors/chat-replies.ts';
+import { OUTPUT_FILENAME } from '../../src/processors/callback-processor.ts';
+import { splitMessage } from '../../src/format/split-message.ts';
+import { callbackStateKey, saveCallbackState } from '../../src/updates/callback-state.ts';
+import { newBot, newChatId, startHarness, textOf, textUpdate, voiceUpdate, type Harness } from './harness.ts';
+
+let redisServer: RedisServer;
+let h: Harness | undefined;
+
+beforeAll(async () => {
+  redisServer = await RedisServer.start({ appendOnly: false });
+});
+
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+afterAll(async () => {
+  await redisServer.close();
+});
+
+const bodyOf = (call: { body: unknown }) => call.body as Record<string, unknown>;
+
+describe('callback processor', () => {
+  it('should send nothing for an unknown request id', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const events = new QueueEvents('callbacks', { connection: { url: redisServer.url }, prefix: h.prefix });
+    await events.waitUntilReady();
+    const requestId = randomName('telegram-unknown');
+    const job = await h.queues.callbacks.add(
+      'cursor-runner-callback',
+      {
+        result: {
+          requestId,
+          success: true,
+          iterations: 1,
+          maxIterations: 25,
+          output: 'should never be seen',
+          error: null,
+          exitCode: 0,
+        },
+        receivedAt: Date.now(),
+      },
+      { jobId: callbackJobId(requestId) },
+    );
+    const result = (await job.waitUntilFinished(events, 10_000)) as { outcome: string };
+    await events.close();
+    expect(result.outcome).toBe('unknown-request');
+    expect(h.sent('sendMessage')).toHaveLength(0);
+  });
+
+  it('should split a 10,000-character output into messages that add up to the output', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    await h.postUpdate(textUpdate(chat, 'long please [[long:10000]]', 12));
+    const calls = await h.waitForSent('sendMessage', chat, 3);
+    await waitFor(() => h!.sent('sendMessage', chat).length === calls.length);
+    const parts = h.sent('sendMessage', chat).map(textOf);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(4096);
+    const [iterate] = h.sandbox.calls({ service: 'cursor-runner', method: 'iterate-async' });
+    const callback = h.sandbox.calls({ service: 'cursor-runner', method: 'callback' })[0]!;
+    const output = String(bodyOf(callback).output);
+    expect(output.length).toBe(10_000);
+    expect(htmlToPlain(parts.join('\n'))).toBe(output.trim());
+    for (const call of h.sent('sendMessage', chat)) {
+      expect(bodyOf(call)).toMatchObject({ parse_mode: 'HTML', reply_to_message_id: 12 });
+    }
+    expect(iterate).toBeDefined();
+  });
+
+  it('should send a very long output as output.txt with one short message', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    await h.postUpdate(textUpdate(chat, 'huge [[long:60000]]'));
+    const [doc] = await h.waitForSent('sendDocument', chat, 1);
+    const messages = h.sent('sendMessage', chat);
+    expect(messages).toHaveLength(1);
+    expect(textOf(messages[0]!)).toContain(OUTPUT_FILENAME);
+    const file = bodyOf(doc!).document as { filename: string; size: number };
+    expect(file.filename).toBe(OUTPUT_FILENAME);
+    expect(file.size).toBeGreaterThanOrEqual(59_000);
+  });
+
+  it('should answer a failed run with the seed error text', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    await h.postUpdate(textUpdate(chat, 'break it [[fail]]'));
+    const [reply] = await h.waitForSent('sendMessage', chat, 1);
+    expect(textOf(reply!)).toBe('❌ Iteration failed');
+  });
+
+  it('should strip ANSI colours and escape markup from the output', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    await h.postUpdate(textUpdate(chat, 'colours [[ansi]]'));
+    const [reply] = await h.waitForSent('sendMessage', chat, 1);
+    const text = textOf(reply!);
+    expect(text).not.toContain('\u001b');
+    expect(text).toContain('&lt;src/app.ts&gt; &amp;');
+    expect(text).toContain('&lt;b&gt;not&lt;/b&gt;');
+  });
+
+  it('should answer a voice prompt with a voice message (OGG) when allow_audio_output is on', async () => {
+    h = await startHarness({ redisUrl: redisServer.url, settings: { allow_audio_output: true } });
+    const chat = newChatId();
+    h.sandbox.registerFile({ fileId: 'v-tts', transcript: 'tell me a joke' });
+    await h.postUpdate(voiceUpdate(chat, 'v-tts', 61));
+    const [voice] = await h.waitForSent('sendVoice', chat, 1);
+    const file = bodyOf(voice!).voice as { firstBytesHex: string; contentType: string };
+    expect(file.firstBytesHex).toBe('4f676753');
+    expect(Number(bodyOf(voice!).reply_to_message_id)).toBe(61);
+    expect(h.sent('sendMessage', chat)).toHaveLength(0);
+  });
+
+  it('should answer a voice prompt with text when allow_audio_output is off', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    h.sandbox.registerFile({ fileId: 'v-text', transcript: 'tell me a joke' });
+    await h.postUpdate(voiceUpdate(chat, 'v-text'));
+    const [reply] = await h.waitForSent('sendMessage', chat, 1);
+    expect(textOf(reply!)).toBe('Echo: tell me a joke');
+    expect(h.sent('sendVoice', chat)).toHaveLength(0);
+  });
+
+  it('should fall back to text when text-to-speech fails', async () => {
+    h = await startHarness({ redisUrl: redisServer.url, settings: { allow_audio_output: true } });
+    const chat = newChatId();
+    h.sandbox.registerFile({ fileId: 'v-fallback', transcript: 'say something' });
+    h.sandbox.setFault({ service: 'elevenlabs', method: 'text-to-speech', type: 'status', status: 500 });
+    await h.postUpdate(voiceUpdate(chat, 'v-fallback'));
+    const [reply] = await h.waitForSent('sendMessage', chat, 1);
+    expect(textOf(reply!)).toBe('Echo: say something');
+    expect(h.sent('sendVoice', chat)).toHaveLength(0);
+  });
+
+  it('should reply with the token of the bot that took the prompt when two bots run at once', async () => {
+    const [a, b] = [newBot(), newBot()];
+    h = await startHarness({ redisUrl: redisServer.url, bots: [a, b] });
+    const chatA = newChatId();
+    const chatB = newChatId();
+    await h.postUpdate(textUpdate(chatA, 'from bot a'), a);
+    await h.postUpdate(textUpdate(chatB, 'from bot b'), b);
+    const [replyA] = await h.waitForSent('sendMessage', chatA, 1);
+    const [replyB] = await h.waitForSent('sendMessage', chatB, 1);
+    expect(replyA!.botId).toBe(a.token.split(':')[0]);
+    expect(replyB!.botId).toBe(b.token.split(':')[0]);
+    expect(textOf(replyA!)).toBe('Echo: from bot a');
+    expect(textOf(replyB!)).toBe('Echo: from bot b');
+  });
+
+  it('should say once that the result could not be processed when Telegram refuses it, without secrets', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    const bot = h.bots[0]!;
+    h.sandbox.setFault({
+      service: 'telegram',
+      method: 'sendMessage',
+      chatId: chat,
+      type: 'status',
+      status: 400,
+      description: `Bad Request: message is too weird for ${bot.token}`,
+      times: 1,
+    });
+    await h.postUpdate(textUpdate(chat, 'anything'));
+    const [reply] = await h.waitForSent('sendMessage', chat, 1);
+    expect(textOf(reply!)).toMatch(/^❌ Error processing cursor command result: /);
+    expect(textOf(reply!)).not.toContain(bot.token);
+    await waitFor(() => h!.sent('sendMessage', chat).length === 2);
+    expect(h.sent('sendMessage', chat).filter(c => c.status === 200)).toHaveLength(1);
+  });
+
+  it('should resume a split answer after the parts an earlier attempt sent or may have sent', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    const requestId = randomName('telegram-resume');
+    await saveCallbackState(h.redis, requestId, {
+      chat_id: chat,
+      message_id: 9,
+      prompt: 'p',
+      original_was_audio: false,
+      created_at: new Date().toISOString(),
+      bot: h.bots[0]!.name,
+    });
+    // An earlier attempt delivered part 0 and died while sending part 1 (outcome unknown).
+    await h.redis.set(`${h.prefix}:ledger:${requestId}:reply:0`, 'done');
+    await h.redis.set(`${h.prefix}:ledger:${requestId}:reply:1`, 'pending');
+    const output = Array.from({ length: 400 }, (_, i) => `line ${i} of a long answer`).join('\n');
+    const parts = splitMessage(output);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    await h.queues.callbacks.add(
+      'cursor-runner-callback',
+      {
+        result: {
+          requestId,
+          success: true,
+          iterations: 1,
+          maxIterations: 25,
+          output,
+          error: null,
+          exitCode: 0,
+        },
+        receivedAt: Date.now(),
+      },
+      { jobId: callbackJobId(requestId) },
+    );
+    await waitFor(async () => (await h!.redis.exists(callbackStateKey(requestId))) === 0);
+    expect(h.sent('sendMessage', chat).map(textOf)).toEqual(parts.slice(2));
+  });
+
+  it('should keep the state while delivery is retried, and delete it once delivered', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const chat = newChatId();
+    const requestId = randomName('telegram-manual');
+    await saveCallbackState(h.redis, requestId, {
+      chat_id: chat,
+      message_id: 5,
+      prompt: 'p',
+      original_was_audio: false,
+      created_at: new Date().toISOString(),
+      bot: h.bots[0]!.name,
+    });
+    h.sandbox.setFault({
+      service: 'telegram',
+      method: 'sendMessage',
+      chatId: chat,
+      type: 'status',
+      status: 500,
+      times: 2,
+    });
+    await h.queues.callbacks.add(
+      'cursor-runner-callback',
+      {
+        result: {
+          requestId,
+          success: true,
+          iterations: 1,
+          maxIterations: 25,
+          output: 'done!',
+          error: null,
+          exitCode: 0,
+        },
+        receivedAt: Date.now(),
+      },
+      { jobId: callbackJobId(requestId), attempts: 3, backoff: { type: 'fixed', delay: 200 } },
+    );
+    await waitFor(() => h!.sent('sendMessage', chat).length >= 2);
+    expect(await h.redis.exists(callbackStateKey(requestId))).toBe(1);
+    const [reply] = await h.waitForSent('sendMessage', chat, 1);
+    expect(textOf(reply!)).toBe('done!');
+    await waitFor(async () => (await h!.redis.exists(callbackStateKey(requestId))) === 0);
+  });
+});
