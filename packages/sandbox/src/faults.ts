@@ -33,10 +33,15 @@ export async function applyFaults(
     case 'timeout': {
       // Accept and hold the request without a word, until the client gives up or the time runs out.
       const socket = ctx.req.socket;
-      await state.sleep(rule.ms ?? DEFAULT_TIMEOUT_MS, wake => {
-        socket.once('close', wake);
-        return () => socket.off('close', wake);
-      });
+      state.heldRequests++;
+      try {
+        await state.sleep(rule.ms ?? DEFAULT_TIMEOUT_MS, wake => {
+          socket.once('close', wake);
+          return () => socket.off('close', wake);
+        });
+      } finally {
+        state.heldRequests--;
+      }
       drop(ctx, call);
       return true;
     }

@@ -74,6 +74,8 @@ export class SandboxState {
   #fileCounter = 0;
   #messageIds = new Map<string, number>();
   readonly webhooks = new Map<string, StoredWebhook>();
+  /** Requests a timeout fault is holding right now. */
+  heldRequests = 0;
   readonly #cancels = new Set<() => void>();
   readonly #tasks = new Set<Promise<void>>();
   #closed = false;

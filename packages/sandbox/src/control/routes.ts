@@ -43,7 +43,12 @@ export function controlRoutes(state: SandboxState, onReset: () => void): Router<
   const router = new Router<SandboxCtxState>({ prefix: '/sandbox' });
 
   router.get('/health', function sandboxHealth(ctx) {
-    ctx.body = { status: 'ok', service: 'sandbox', calls: state.calls().length };
+    ctx.body = {
+      status: 'ok',
+      service: 'sandbox',
+      calls: state.calls().length,
+      heldRequests: state.heldRequests,
+    };
   });
 
   router.get('/calls', function listCalls(ctx) {
