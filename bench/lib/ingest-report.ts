@@ -18,6 +18,9 @@ const NAMES: Record<TargetName, string> = {
 };
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
+/** CPU microseconds per request: steadier than req/s on a machine other work shares. */
+const perRequest = (cpuSeconds: number | null, requests: number) =>
+  cpuSeconds === null || requests === 0 ? '—' : String(Math.round((cpuSeconds * 1e6) / requests));
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function find(report: IngestReport, target: TargetName, phase: string): PhaseRow | undefined {
@@ -48,6 +51,18 @@ export function ingestRatios(report: IngestReport): Ratio[] {
     target: '≤ 10 ms, all answered 200',
     met: gw2k ? gw2k.latency.p99 <= 10 && okAll : null,
     ...(gw2k && !okAll ? { note: `${gw2k.sent - gw2k.ok} of ${gw2k.sent} not answered 200` } : {}),
+  });
+  const cost = (row?: PhaseRow) =>
+    row && row.serverCpuSeconds !== null && row.result.sent > 0
+      ? (row.serverCpuSeconds + (row.redisCpuSeconds ?? 0)) / row.result.sent
+      : undefined;
+  ratios.push({
+    name: 'CPU per request, gateway (+ Redis) ÷ raw node:http (saturation)',
+    value: div(cost(find(report, 'gateway', 'saturation')), cost(find(report, 'raw-http', 'saturation'))),
+    unit: '×',
+    target: null,
+    met: null,
+    note: 'independent of how busy the shared machine was',
   });
   ratios.push({
     name: 'gateway ÷ grammY koa (saturation)',
@@ -87,7 +102,7 @@ export function ingestRatios(report: IngestReport): Ratio[] {
 /** The results as Markdown: one row per phase, the seed's constant rows, then the ratios. */
 export function ingestMarkdown(report: IngestReport): string {
   const lines = [
-    '| target | phase | mode | rate asked | achieved req/s | ok % | p50 ms | p95 ms | p99 ms | max ms | server CPU s | redis CPU s | generator CPU s |',
+    '| target | phase | mode | rate asked | achieved req/s | ok % | p50 ms | p95 ms | p99 ms | max ms | CPU µs/req server | redis | generator |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of report.rows) {
@@ -97,8 +112,8 @@ export function ingestMarkdown(report: IngestReport): string {
     lines.push(
       `| ${NAMES[row.target]} | ${row.phase} | ${mode} | ${r.rateAsked === null ? '—' : int(r.rateAsked)} | ` +
         `${int(r.achievedRate)} | ${fmt(okPct, okPct === 100 ? 0 : 2)} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p95)} | ` +
-        `${fmt(r.latency.p99)} | ${fmt(r.latency.max)} | ${row.serverCpuSeconds === null ? '—' : fmt(row.serverCpuSeconds, 1)} | ` +
-        `${row.redisCpuSeconds === null ? '—' : fmt(row.redisCpuSeconds, 1)} | ${fmt(r.generatorCpuSeconds, 1)} |`,
+        `${fmt(r.latency.p99)} | ${fmt(r.latency.max)} | ${perRequest(row.serverCpuSeconds, r.sent)} | ` +
+        `${perRequest(row.redisCpuSeconds, r.sent)} | ${perRequest(r.generatorCpuSeconds, r.sent)} |`,
     );
   }
   lines.push(

@@ -57,6 +57,8 @@ describe('ingestRatios', () => {
     expect(byName('gateway ÷ grammY')).toMatchObject({ value: 1.5, met: null });
     expect(byName('gateway ÷ seed ack path')!.value).toBeCloseTo(6000 / 7000);
     expect(byName('durability')).toMatchObject({ value: 1, met: true });
+    // Per request: gateway 1 s server + 0.5 s Redis, raw 1 s, both over 100 requests.
+    expect(byName('CPU per request')).toMatchObject({ value: 1.5, met: null });
   });
 
   it('should mark them missed, including a fast p99 that hides failed requests', () => {
