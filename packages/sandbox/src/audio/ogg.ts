@@ -3,21 +3,43 @@
  * reflected, initial value 0), so the bytes we serve are real Ogg that any demuxer accepts.
  */
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
+/** Slicing-by-4 tables: four bytes per step, so a 21 MB test file is checksummed quickly. */
+const CRC_TABLES = (() => {
+  const tables = Array.from({ length: 4 }, () => new Uint32Array(256));
+  const [t0, t1, t2, t3] = tables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   for (let i = 0; i < 256; i++) {
     let r = i << 24;
     for (let j = 0; j < 8; j++) r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
-    table[i] = r >>> 0;
+    t0[i] = r >>> 0;
   }
-  return table;
+  for (let i = 0; i < 256; i++) {
+    t1[i] = ((t0[i] ?? 0) << 8) ^ (t0[(t0[i] ?? 0) >>> 24] ?? 0);
+    t2[i] = ((t1[i] ?? 0) << 8) ^ (t0[(t1[i] ?? 0) >>> 24] ?? 0);
+    t3[i] = ((t2[i] ?? 0) << 8) ^ (t0[(t2[i] ?? 0) >>> 24] ?? 0);
+  }
+  return { t0, t1, t2, t3 };
 })();
 
 /** Ogg's CRC-32 of `bytes`. */
 export function oggCrc32(bytes: Uint8Array): number {
+  const { t0, t1, t2, t3 } = CRC_TABLES;
   let crc = 0;
-  for (const byte of bytes) crc = ((crc << 8) ^ (CRC_TABLE[((crc >>> 24) ^ byte) & 0xff] ?? 0)) >>> 0;
-  return crc;
+  let i = 0;
+  const end4 = bytes.length - (bytes.length % 4);
+  for (; i < end4; i += 4) {
+    crc ^=
+      ((bytes[i] ?? 0) << 24) |
+      ((bytes[i + 1] ?? 0) << 16) |
+      ((bytes[i + 2] ?? 0) << 8) |
+      (bytes[i + 3] ?? 0);
+    crc =
+      (t3[crc >>> 24] ?? 0) ^
+      (t2[(crc >>> 16) & 0xff] ?? 0) ^
+      (t1[(crc >>> 8) & 0xff] ?? 0) ^
+      (t0[crc & 0xff] ?? 0);
+  }
+  for (; i < bytes.length; i++) crc = ((crc << 8) ^ (t0[((crc >>> 24) ^ (bytes[i] ?? 0)) & 0xff] ?? 0)) >>> 0;
+  return crc >>> 0;
 }
 
 export const OGG_FLAG_CONTINUED = 0x01;
