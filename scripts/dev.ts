@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RedisServer } from '@telegram-receiver/testing';
+import { RedisServer, waitFor } from '@telegram-receiver/testing';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -38,10 +38,14 @@ const children: { name: string; proc: ChildProcess }[] = [];
 let redis: RedisServer | undefined;
 let stopping = false;
 
-/** Start `node <entry>`, prefix its output, resolve when it logs a line containing "listening". */
+/**
+ * Start `node <entry>` with its output prefixed, and resolve once `healthUrl` answers 200 (polled: a
+ * log line would not do, LOG_LEVEL may hide it).
+ */
 async function startService(
   name: string,
   entry: string,
+  healthUrl: string,
   extraEnv: Record<string, string | undefined>,
 ): Promise<void> {
   const proc = spawn(process.execPath, [join(root, entry)], {
@@ -49,23 +53,28 @@ async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push({ name, proc });
-  await new Promise<void>((resolve, reject) => {
-    const onLine = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (line.length === 0) continue;
-        stream.write(`[${name}] ${line}\n`);
-        if (line.includes('listening')) resolve();
-      }
-    };
-    proc.stdout?.on('data', onLine(process.stdout));
-    proc.stderr?.on('data', onLine(process.stderr));
-    proc.once('exit', code => {
-      if (!stopping) {
-        reject(new Error(`${name} exited with ${code}`));
-        void shutdown(1);
-      }
-    });
+  const onLine = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (line.length > 0) stream.write(`[${name}] ${line}\n`);
+    }
+  };
+  proc.stdout?.on('data', onLine(process.stdout));
+  proc.stderr?.on('data', onLine(process.stderr));
+  proc.once('exit', code => {
+    if (!stopping) {
+      console.error(`${name} exited with ${code}`);
+      void shutdown(1);
+    }
   });
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
+      const res = await fetch(healthUrl).catch(() => undefined);
+      await res?.body?.cancel();
+      return res?.ok === true;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: `${name} did not answer ${healthUrl}` },
+  );
 }
 
 async function shutdown(code: number): Promise<void> {
@@ -90,12 +99,12 @@ try {
     redis = await RedisServer.start({ appendOnly: true, appendFsync: 'everysec' });
     redisUrl = redis.url;
   }
-  await startService('sandbox', 'packages/sandbox/src/main.ts', {
+  await startService('sandbox', 'packages/sandbox/src/main.ts', `${sandboxUrl}/sandbox/health`, {
     SANDBOX_PORT: ports.sandbox,
     SANDBOX_HOST: host,
     SANDBOX_CALLBACK_URL: `${gatewayUrl}/cursor-runner/callback`,
   });
-  await startService('gateway', 'services/gateway/src/main.ts', {
+  await startService('gateway', 'services/gateway/src/main.ts', `http://${host}:${ports.gatewayOps}/health`, {
     REDIS_URL: redisUrl,
     HOST: host,
     PORT: ports.gateway,
@@ -103,7 +112,10 @@ try {
   });
   const workerEntry = 'services/worker/src/main.ts';
   if (existsSync(join(root, workerEntry))) {
-    await startService('worker', workerEntry, { REDIS_URL: redisUrl, OPS_PORT: ports.workerOps });
+    await startService('worker', workerEntry, `http://${host}:${ports.workerOps}/health`, {
+      REDIS_URL: redisUrl,
+      OPS_PORT: ports.workerOps,
+    });
   }
   // The update_id comes from the clock so every paste is a new update (a repeated id is deduplicated).
   const message = JSON.stringify({

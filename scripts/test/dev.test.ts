@@ -44,10 +44,17 @@ describe('make dev (scripts/dev.ts)', () => {
   });
 
   it('should come up, and the printed curl should get OK and leave a job in Redis', async () => {
-    const text = await waitFor(() => output.join('').includes('dev stack ready') && output.join(''), {
-      timeoutMs: 40_000,
-      message: `dev stack did not come up:\n${output.join('')}`,
-    });
+    const text = await waitFor(
+      () => {
+        const all = output.join('');
+        if (proc.exitCode !== null) throw new Error(`make dev exited:\n${all}`);
+        return all.includes('dev stack ready') && all;
+      },
+      {
+        timeoutMs: 40_000,
+        message: 'dev stack did not come up',
+      },
+    );
     const curl = text.split('\n').find(line => line.trim().startsWith('curl -sS -X POST'));
     expect(curl).toBeDefined();
     const { stdout } = await run('bash', ['-c', curl!.trim()]);
