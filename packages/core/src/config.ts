@@ -101,6 +101,10 @@ export const gatewayEnv = {
     .min(0)
     .default(1000)
     .describe('Requests per keep-alive connection before it is closed, so Telegram rebalances (0 = no cap).'),
+  REDIS_AUTO_PIPELINING: z
+    .stringbool()
+    .default(true)
+    .describe('Send the Redis commands of one event-loop tick as one write (ioredis autopipelining).'),
   READY_CACHE_MS: z.coerce
     .number()
     .int()

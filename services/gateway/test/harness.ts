@@ -77,6 +77,7 @@ export async function startGateway(
   });
   const redis = createProducerConnection({ url: server.url, name: 'gateway-test' });
   redis.on('error', () => undefined);
+  redis.options.enableAutoPipelining = config.REDIS_AUTO_PIPELINING;
   const queues = createQueues(redis, prefix);
   queues.updates.on('error', () => undefined);
   queues.callbacks.on('error', () => undefined);

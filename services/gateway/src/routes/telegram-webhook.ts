@@ -36,6 +36,25 @@ export interface TelegramWebhookOptions {
 }
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+
+// One EVALSHA instead of MULTI/ZADD/PEXPIRE/EXEC: the same atomic write in a quarter of the
+// commands, and without ioredis building a Pipeline object (which copies every script BullMQ
+// defined on the connection) for each update.
+const LANE_ADD_LUA = `
+local added = redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return added`;
+
+type LaneAdd = (key: string, updateId: string, ttlMs: number) => Promise<number>;
+
+function defineLaneAdd(redis: Redis): LaneAdd {
+  const client = redis as Redis & { trLaneAdd?: LaneAdd };
+  if (client.trLaneAdd === undefined) {
+    redis.defineCommand('trLaneAdd', { numberOfKeys: 1, lua: LANE_ADD_LUA });
+  }
+  const command = (client as Redis & { trLaneAdd: LaneAdd }).trLaneAdd;
+  return (key, updateId, ttlMs) => command.call(redis, key, updateId, ttlMs);
+}
 const NOT_DURABLE_LOG_INTERVAL_MS = 5000;
 
 type WebhookState = JsonBodyState & { bot: BotConfig };
@@ -49,6 +68,7 @@ type WebhookState = JsonBodyState & { bot: BotConfig };
 export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptions): void {
   const { bots, queues, redis, prefix, backlog, metrics, logger } = opts;
   const retryAfter = { 'Retry-After': String(opts.retryAfterSeconds) };
+  const laneAdd = defineLaneAdd(redis);
   const badRequest = (error: string) =>
     new HttpRejection({ status: 400, body: { ok: false, error }, reason: 'bad_request' });
   let lastNotDurableLog = 0;
@@ -129,16 +149,9 @@ export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptio
     ctx.body = 'OK';
   }
 
-  /** ZADD + PEXPIRE in one transaction; resolves with ZADD's reply (1 = added, 0 = was there). */
+  /** ZADD + PEXPIRE, atomically; resolves with ZADD's reply (1 = added, 0 = was there). */
   async function writeLane(key: string, updateId: number): Promise<number> {
-    const replies = await redis
-      .multi()
-      .zadd(key, updateId, String(updateId))
-      .pexpire(key, UPDATE_DEDUP_TTL_MS)
-      .exec();
-    if (replies === null) throw new Error('lane transaction aborted');
-    for (const [err] of replies) if (err) throw err;
-    return Number(replies[0]?.[1]);
+    return await laneAdd(key, String(updateId), UPDATE_DEDUP_TTL_MS);
   }
 
   const body = jsonBody({
