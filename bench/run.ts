@@ -4,6 +4,7 @@
 // BENCH_RATES=1000,2000, BENCH_CONCURRENCY=64.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { e2eMarkdown, runE2e } from './e2e.ts';
 import { runIngest } from './ingest.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
@@ -28,6 +29,20 @@ const BENCHMARKS: Record<string, Benchmark> = {
     async run({ log, env }) {
       const report = await runIngest({ ...ingestOptionsFromEnv(env), log });
       return { report: { ...report, ratios: ingestRatios(report) }, markdown: ingestMarkdown(report) };
+    },
+  },
+  e2e: {
+    describe: 'end to end: webhook → gateway → Redis → worker → cursor-runner call (sandbox)',
+    async run({ log, env }) {
+      // Same settings as ingest; BENCH_TARGETS does not apply, BENCH_RATES defaults to 1000.
+      const { quick, rates, concurrency } = ingestOptionsFromEnv({ ...env, BENCH_TARGETS: undefined });
+      const report = await runE2e({
+        quick,
+        log,
+        ...(rates ? { rates } : {}),
+        ...(concurrency ? { concurrency } : {}),
+      });
+      return { report, markdown: e2eMarkdown(report) };
     },
   },
 };

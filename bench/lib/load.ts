@@ -55,6 +55,12 @@ export interface LoadResult {
   achievedRate: number;
   elapsedMs: number;
   /**
+   * Wall-clock time (ms since the epoch, fractional) of the first scheduled send: request `i` of an
+   * open-loop phase was scheduled at `startedAtEpochMs + i * 1000 / rateAsked`, which lets another
+   * process's timestamps (the sandbox's call record) be turned into latencies.
+   */
+  startedAtEpochMs: number;
+  /**
    * Latency of 2xx answers. Open loop: from the SCHEDULED send time, so a stalled server or a
    * queue in front of it counts in full (no coordinated omission). Saturation: service time.
    */
@@ -196,6 +202,7 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
     errors,
     achievedRate: (ok * 1000) / (end - start),
     elapsedMs: end - start,
+    startedAtEpochMs: performance.timeOrigin + start,
     latency: latency.summary(),
     sendLag: opts.mode === 'open' ? lag.summary() : null,
     generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,

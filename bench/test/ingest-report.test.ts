@@ -25,6 +25,7 @@ function row(
       errors: {},
       achievedRate,
       elapsedMs: 1000,
+      startedAtEpochMs: 0,
       latency: latency(4),
       sendLag: null,
       generatorCpuSeconds: 0.5,

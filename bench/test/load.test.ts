@@ -15,6 +15,7 @@ describe('generateLoad', () => {
       seen.add(update.update_id);
       ok(res);
     });
+    const before = Date.now();
     const result = await generateLoad({
       mode: 'open',
       rate: 200,
@@ -32,6 +33,8 @@ describe('generateLoad', () => {
     expect(result.achievedRate).toBeLessThan(230);
     expect(result.latency.count).toBe(100);
     expect(result.sendLag?.count).toBe(100);
+    expect(result.startedAtEpochMs).toBeGreaterThanOrEqual(before - 5);
+    expect(result.startedAtEpochMs).toBeLessThan(before + 1000);
   });
 
   it('should measure latency from the scheduled time while the server stalls (no coordinated omission)', async () => {
