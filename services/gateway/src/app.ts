@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import { Router } from '@koa/router';
-import type { BotRegistry, GatewayConfig, Logger, Queues } from '@telegram-receiver/core';
+import type {
+  BotRegistry,
+  GatewayConfig,
+  Logger,
+  Queues,
+  SettingsStore,
+  TelegramClientCache,
+} from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
@@ -12,6 +19,7 @@ import { errorTranslation } from './middleware/error-translation.ts';
 import { notFound } from './middleware/not-found.ts';
 import { requestMetrics } from './middleware/request-metrics.ts';
 import { ReadinessProbe } from './readiness.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { cursorRunnerCallbackRoutes } from './routes/cursor-runner-callback.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -37,6 +45,11 @@ export interface GatewayDeps {
   backlogIntervalMs?: number;
   /** Host name in the readiness probe's key. @defaultValue os.hostname() */
   hostname?: string;
+  /**
+   * Operator API dependencies. Without `telegram` the set_webhook / webhook_info / delete routes
+   * are not mounted; without `settings` neither is `/admin/settings`.
+   */
+  admin?: { telegram?: TelegramClientCache; settings?: SettingsStore };
 }
 
 /** A gateway: two Koa apps and their listeners. Nothing runs until {@link Gateway.start}. */
@@ -95,6 +108,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  });
+  adminRoutes(publicRouter, {
+    secret: config.WEBHOOK_SECRET,
+    bots,
+    telegram: deps.admin?.telegram,
+    settings: deps.admin?.settings,
+    webhookBaseUrl: config.TELEGRAM_WEBHOOK_BASE_URL,
+    logger,
   });
   mount(app, publicRouter, metrics, logger);
 

@@ -3,7 +3,11 @@
 import { readFileSync } from 'node:fs';
 import {
   ConfigError,
+  SettingsStore,
+  TelegramClientCache,
   closeConnection,
+  createHttpAgent,
+  createWorkerConnection,
   closeQueues,
   createLogger,
   createProducerConnection,
@@ -81,6 +85,15 @@ for (const queue of [queues.updates, queues.callbacks]) {
   queue.on('error', err => logger.debug({ err, queue: queue.name }, 'queue error'));
 }
 
+// The operator API: Bot API clients (set_webhook & co.) and the shared runtime settings. The
+// settings subscriber waits for Redis in the background, so a Redis outage never blocks start-up.
+const agent = createHttpAgent();
+const telegram = new TelegramClientCache({ baseUrl: config.TELEGRAM_API_URL, agent, logger });
+const subscriber = createWorkerConnection({ url: config.REDIS_URL, name: 'gateway-settings' });
+subscriber.on('error', (err: Error) => logger.debug({ err }, 'settings subscriber error'));
+const settings = new SettingsStore({ redis, subscriber, prefix: config.QUEUE_PREFIX, logger });
+settings.start().catch((err: unknown) => logger.warn({ err }, 'settings: cannot subscribe to changes yet'));
+
 const gateway = createGateway({
   config,
   bots,
@@ -89,6 +102,7 @@ const gateway = createGateway({
   logger,
   registry: new Registry(),
   defaultMetrics: true,
+  admin: { telegram, settings },
 });
 
 let stopping = false;
@@ -102,8 +116,9 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     process.exit(1);
   }, config.SHUTDOWN_GRACE_MS + 5000).unref();
   await gateway.stop();
+  await settings.close();
   await closeQueues(queues);
-  await closeConnection(redis);
+  await Promise.all([closeConnection(redis), closeConnection(subscriber), agent.close()]);
   logger.info('gateway stopped');
   process.exit(0);
 }

@@ -21,6 +21,11 @@ export interface JsonBodyOptions {
    * @defaultValue false
    */
   countRejections?: boolean;
+  /**
+   * Let a request without a body through (`ctx.state.body` is then `undefined`).
+   * @defaultValue false
+   */
+  optional?: boolean;
 }
 
 /** What {@link jsonBody} leaves in `ctx.state`. */
@@ -41,6 +46,7 @@ export function jsonBody(opts: JsonBodyOptions) {
   const { limit, errorBody } = opts;
   const maxDepth = opts.maxDepth ?? 128;
   const counted = opts.countRejections === true;
+  const optional = opts.optional === true;
   const reject: Reject = (status, reason, message, closeConnection = false) =>
     new HttpRejection({
       status,
@@ -52,6 +58,14 @@ export function jsonBody(opts: JsonBodyOptions) {
   return async function jsonBody(ctx: Context, next: Next): Promise<void> {
     const headers = ctx.req.headers;
     const declared = headers['content-length'];
+    if (
+      optional &&
+      (declared === '0' || (declared === undefined && headers['transfer-encoding'] === undefined))
+    ) {
+      (ctx.state as JsonBodyState).body = undefined;
+      await next();
+      return;
+    }
     const unreadBodyIsLarge = mayBeLarge(ctx.req);
     const type = headers['content-type'];
     if (type !== undefined && type !== '' && !isJson(type)) {
