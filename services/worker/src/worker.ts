@@ -103,6 +103,9 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   let ops: Server | undefined;
   let probe: Redis | undefined;
   let stopping: Promise<void> | undefined;
+  // Attempts running in this process, so stop() can wait for them (BullMQ's close() cannot be
+  // turned into a forced close once it is waiting).
+  const inFlight = new Set<Promise<unknown>>();
 
   /** Count each attempt's result and time it; the processors decide the result. */
   function instrument<D, R>(
@@ -111,8 +114,10 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   ): (job: Job<D, R, string>, token?: string) => Promise<R> {
     return async (job, token) => {
       const end = metrics.jobDuration.startTimer({ queue });
+      const attempt = fn(job, token);
+      inFlight.add(attempt);
       try {
-        const value = await fn(job, token);
+        const value = await attempt;
         metrics.jobs.inc({ queue, result: 'completed' });
         return value;
       } catch (err) {
@@ -125,24 +130,22 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         metrics.jobs.inc({ queue, result });
         throw err;
       } finally {
+        inFlight.delete(attempt);
         end();
       }
     };
   }
 
   async function ready(): Promise<ReadinessReport> {
-    const checks: Record<string, string> = {};
-    if (stopping) checks.worker = 'shutting down';
+    const checks: Record<string, string> = { worker: stopping ? 'shutting down' : 'ok' };
     try {
       if (probe === undefined) throw new Error('not started');
       await withTimeout(probe.ping(), 1000, 'redis ping');
       checks.redis = 'ok';
-    } catch (err) {
-      checks.redis = err instanceof Error ? err.message : 'unreachable';
+    } catch {
+      checks.redis = 'unreachable';
     }
-    const running = workers.length > 0 && workers.every(w => w.isRunning());
-    checks.workers = running ? 'ok' : 'not running';
-    if (!stopping) checks.worker = 'ok';
+    checks.workers = workers.length > 0 && workers.every(w => w.isRunning()) ? 'ok' : 'not running';
     return { ok: Object.values(checks).every(v => v === 'ok'), checks };
   }
 
@@ -231,17 +234,30 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
 
   async function stopOnce(): Promise<void> {
     const graceMs = config.SHUTDOWN_GRACE_MS;
-    const closing = Promise.all(workers.map(w => w.close()));
+    // Stop fetching at once; the jobs already running get the grace period to finish.
+    await Promise.all(workers.map(w => w.pause(true)));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace-over'>(resolve => {
       timer = setTimeout(() => resolve('grace-over'), graceMs);
     });
-    const how = await Promise.race([closing.then(() => 'drained' as const), graceOver]);
+    const drained = Promise.allSettled([...inFlight]).then(() => 'drained' as const);
+    const how = await Promise.race([drained, graceOver]);
     clearTimeout(timer);
     if (how === 'grace-over') {
-      logger.warn({ graceMs }, 'active jobs did not finish within the grace period; abandoning them');
-      await Promise.all(workers.map(w => w.close(true).catch(() => undefined)));
+      // Their locks expire and another replica takes them over as stalled; the send ledger keeps
+      // whatever they already sent from being sent again.
+      logger.warn(
+        { graceMs, active: inFlight.size },
+        'active jobs did not finish within the grace period; abandoning them',
+      );
     }
+    await Promise.all(
+      workers.map(w =>
+        w
+          .close(how === 'grace-over')
+          .catch((err: unknown) => logger.warn({ err, queue: w.name }, 'worker close failed')),
+      ),
+    );
     await settings?.close();
     if (queues) await closeQueues(queues);
     await Promise.all(connections.map(c => closeConnection(c)));

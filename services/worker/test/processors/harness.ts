@@ -72,6 +72,8 @@ export interface HarnessOptions {
   cursorRunnerUrl?: string;
   /** Attempts per job. @defaultValue 3 */
   attempts?: number;
+  /** @defaultValue 5000 */
+  shutdownGraceMs?: number;
 }
 
 export const WEBHOOK_SECRET = 'callback-secret-0123456789';
@@ -270,7 +272,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       OPS_PORT: 9102,
       UPDATES_CONCURRENCY: 8,
       CALLBACKS_CONCURRENCY: 8,
-      SHUTDOWN_GRACE_MS: 5000,
+      SHUTDOWN_GRACE_MS: opts.shutdownGraceMs ?? 5000,
       TELEGRAM_WEBHOOK_BASE_URL: 'http://127.0.0.1:1',
       CURSOR_RUNNER_CALLBACK_URL: callbackUrl,
     },
