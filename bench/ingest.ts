@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { closeConnection, closeQueues, createQueues, createWorkerConnection } from '@telegram-receiver/core';
 import { freePort, randomName, RedisServer } from '@telegram-receiver/testing';
 import type { LoadResult, OpenLoopOptions, SaturationOptions } from './lib/load.ts';
-import { cpuSeconds } from './lib/proc-cpu.ts';
+import { cpuSeconds, machineCpuSeconds } from './lib/proc-cpu.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer } from './lib/server-process.ts';
 
@@ -52,6 +52,8 @@ export interface PhaseRow {
   /** CPU seconds used during the phase by the server process and by Redis (gateway only). */
   serverCpuSeconds: number | null;
   redisCpuSeconds: number | null;
+  /** CPU other processes of the machine used during the phase, in cores (1 = one core busy). */
+  otherCpuShare: number | null;
 }
 
 /** Durability check after the gateway run: every 200 must be a job in Redis. */
@@ -185,55 +187,78 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
     durability: null,
     redisConfig: null,
   };
-  for (const name of opts.targets ?? TARGET_NAMES) {
-    if (name === 'gateway' && !existsSync(GATEWAY_MAIN)) {
-      report.skipped.push({ target: name, reason: 'services/gateway/src/main.ts does not exist yet' });
-      log(`skip ${name}: no ${GATEWAY_MAIN}`);
-      continue;
+  const names = opts.targets ?? TARGET_NAMES;
+  const running: { name: TargetName; target: RunningTarget; answered200: number }[] = [];
+  const generator = LoadGeneratorProcess.start();
+  try {
+    for (const name of names) {
+      if (name === 'gateway' && !existsSync(GATEWAY_MAIN)) {
+        report.skipped.push({ target: name, reason: 'services/gateway/src/main.ts does not exist yet' });
+        log(`skip ${name}: no ${GATEWAY_MAIN}`);
+        continue;
+      }
+      log(`start ${TARGET_LABELS[name]}`);
+      running.push({ name, target: await STARTERS[name](), answered200: 0 });
     }
-    log(`start ${TARGET_LABELS[name]}`);
-    const target = await STARTERS[name]();
-    const generator = LoadGeneratorProcess.start();
-    try {
-      let answered200 = 0;
-      // Distinct update_ids across phases too, so the gateway's dedup never answers from memory.
-      let firstUpdateId = 100_000_000;
-      for (const { phase, load } of plan(opts)) {
-        const [server0, redis0] = [await cpuSeconds(target.serverPid), await cpuSeconds(target.redisPid)];
+    // Phases are interleaved across targets (all servers stay up; an idle one costs nothing), so
+    // a change in the machine's background load hits every target alike and the ratios hold.
+    // update_ids are distinct across phases too, so the gateway's dedup never answers from memory.
+    let firstUpdateId = 100_000_000;
+    for (const { phase, load } of plan(opts)) {
+      for (const run of running) {
+        const { target } = run;
+        const sample = async () => ({
+          server: await cpuSeconds(target.serverPid),
+          redis: await cpuSeconds(target.redisPid),
+          machine: await machineCpuSeconds(),
+          at: performance.now(),
+        });
+        const before = await sample();
         const result = await generator.run({
           ...load,
           origin: target.origin,
           headers: SECRET_HEADER,
           firstUpdateId,
         });
-        const [server1, redis1] = [await cpuSeconds(target.serverPid), await cpuSeconds(target.redisPid)];
+        const after = await sample();
         firstUpdateId += 50_000_000;
-        answered200 += result.ok;
-        const row: PhaseRow = {
-          target: name,
+        run.answered200 += result.ok;
+        const diff = (k: 'server' | 'redis' | 'machine') => {
+          const a = before[k];
+          const b = after[k];
+          return a === null || b === null ? null : b - a;
+        };
+        const [server, redis, machine] = [diff('server'), diff('redis'), diff('machine')];
+        const ours = (server ?? 0) + (redis ?? 0) + result.generatorCpuSeconds;
+        report.rows.push({
+          target: run.name,
           phase,
           result,
-          serverCpuSeconds: server0 === null || server1 === null ? null : server1 - server0,
-          redisCpuSeconds: redis0 === null || redis1 === null ? null : redis1 - redis0,
-        };
-        report.rows.push(row);
+          serverCpuSeconds: server,
+          redisCpuSeconds: redis,
+          otherCpuShare:
+            machine === null ? null : Math.max(0, machine - ours) / ((after.at - before.at) / 1000),
+        });
         log(
-          `  ${name} ${phase}: ${Math.round(result.achievedRate)} req/s, ok ${result.ok}/${result.sent}, ` +
+          `  ${run.name} ${phase}: ${Math.round(result.achievedRate)} req/s, ok ${result.ok}/${result.sent}, ` +
             `p99 ${result.latency.p99.toFixed(2)} ms${Object.keys(result.errors).length ? `, errors ${JSON.stringify(result.errors)}` : ''}`,
         );
         // Let the server finish background work (GC, AOF flush) before the next phase.
         await sleep(opts.quick || opts.phaseMs ? 300 : 1000);
       }
-      if (target.verify) {
-        report.durability = await target.verify(answered200);
-        report.redisConfig = target.redisConfig ?? null;
-        log(`  durability: ${report.durability.jobs} jobs for ${answered200} answers 200`);
-      }
-    } finally {
-      await generator.close();
-      await target.stop();
     }
+    for (const run of running) {
+      if (!run.target.verify) continue;
+      report.durability = await run.target.verify(run.answered200);
+      report.redisConfig = run.target.redisConfig ?? null;
+      log(`  durability: ${report.durability.jobs} jobs for ${run.answered200} answers 200`);
+    }
+  } finally {
+    await generator.close();
+    for (const run of running) await run.target.stop();
   }
+  // Group the rows by target for the table (stable: phases stay in order).
+  report.rows.sort((a, b) => names.indexOf(a.target) - names.indexOf(b.target));
   return report;
 }
 

@@ -102,8 +102,8 @@ export function ingestRatios(report: IngestReport): Ratio[] {
 /** The results as Markdown: one row per phase, the seed's constant rows, then the ratios. */
 export function ingestMarkdown(report: IngestReport): string {
   const lines = [
-    '| target | phase | mode | rate asked | achieved req/s | ok % | p50 ms | p95 ms | p99 ms | max ms | CPU µs/req server | redis | generator |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| target | phase | mode | rate asked | achieved req/s | ok % | p50 ms | p95 ms | p99 ms | max ms | CPU µs/req server | redis | generator | other work, cores |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of report.rows) {
     const r = row.result;
@@ -113,15 +113,16 @@ export function ingestMarkdown(report: IngestReport): string {
       `| ${NAMES[row.target]} | ${row.phase} | ${mode} | ${r.rateAsked === null ? '—' : int(r.rateAsked)} | ` +
         `${int(r.achievedRate)} | ${fmt(okPct, okPct === 100 ? 0 : 2)} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p95)} | ` +
         `${fmt(r.latency.p99)} | ${fmt(r.latency.max)} | ${perRequest(row.serverCpuSeconds, r.sent)} | ` +
-        `${perRequest(row.redisCpuSeconds, r.sent)} | ${perRequest(r.generatorCpuSeconds, r.sent)} |`,
+        `${perRequest(row.redisCpuSeconds, r.sent)} | ${perRequest(r.generatorCpuSeconds, r.sent)} | ` +
+        `${row.otherCpuShare === null ? '—' : fmt(row.otherCpuShare)} |`,
     );
   }
   lines.push(
-    `| seed (published) | ack path | — | — | ${int(SEED_NUMBERS.ackPath)} | — | — | — | — | — | — | — | — |`,
-    `| seed (published) | message path | — | — | ${int(SEED_NUMBERS.messagePath)} | — | — | — | — | — | — | — | — |`,
+    `| seed (published) | ack path | — | — | ${int(SEED_NUMBERS.ackPath)} | — | — | — | — | — | — | — | — | — |`,
+    `| seed (published) | message path | — | — | ${int(SEED_NUMBERS.messagePath)} | — | — | — | — | — | — | — | — | — |`,
   );
   for (const s of report.skipped) {
-    lines.push(`| ${NAMES[s.target]} | skipped: ${s.reason} | | | | | | | | | | | |`);
+    lines.push(`| ${NAMES[s.target]} | skipped: ${s.reason} | | | | | | | | | | | | |`);
   }
   const errorRows = report.rows.filter(r => Object.keys(r.result.errors).length > 0);
   if (errorRows.length > 0) {

@@ -21,3 +21,20 @@ export async function cpuSeconds(pid: number | undefined): Promise<number | null
     return null;
   }
 }
+
+/**
+ * CPU seconds all processes of the machine have used (every core, user + system + irq + steal),
+ * from /proc/stat; `null` without /proc. Minus the processes of the bench it shows how much CPU
+ * other work took during a phase on a shared machine.
+ */
+export async function machineCpuSeconds(): Promise<number | null> {
+  try {
+    const stat = await readFile('/proc/stat', 'utf8');
+    const fields = (stat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal …: everything but idle and iowait is busy.
+    const busy = fields.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
+    return Number.isFinite(busy) ? busy / TICKS_PER_SECOND : null;
+  } catch {
+    return null;
+  }
+}

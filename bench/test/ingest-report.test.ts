@@ -15,6 +15,7 @@ function row(
     target,
     phase,
     serverCpuSeconds: 1,
+    otherCpuShare: 0.25,
     redisCpuSeconds: target === 'gateway' ? 0.5 : null,
     result: {
       mode: phase.startsWith('open') ? 'open' : 'saturate',
