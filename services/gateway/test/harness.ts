@@ -17,7 +17,7 @@ import { randomName, type RedisServer } from '@telegram-receiver/testing';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
-import { createGateway, type Gateway } from '../src/app.ts';
+import { createGateway, type Gateway, type GatewayDeps } from '../src/app.ts';
 
 export const BOT_A: BotConfig = {
   name: 'alpha',
@@ -51,7 +51,12 @@ export interface TestGateway {
 export async function startGateway(
   server: RedisServer,
   env: Record<string, string> = {},
-  opts: { bots?: BotConfig[]; backlogIntervalMs?: number } = {},
+  opts: {
+    bots?: BotConfig[];
+    backlogIntervalMs?: number;
+    /** Build the operator API dependencies on the gateway's producer connection. */
+    admin?: (redis: Redis) => GatewayDeps['admin'];
+  } = {},
 ): Promise<TestGateway> {
   const prefix = randomName('gw');
   const config: GatewayConfig = {
@@ -90,6 +95,7 @@ export async function startGateway(
     logger,
     registry,
     backlogIntervalMs: opts.backlogIntervalMs ?? 50,
+    ...(opts.admin ? { admin: opts.admin(redis) } : {}),
   });
   const { port, opsPort } = await gateway.start();
   const probe = new Redis(server.url, { maxRetriesPerRequest: 1 });
