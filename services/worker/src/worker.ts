@@ -25,6 +25,8 @@ import { createOpsServer, type ReadinessReport } from './ops/ops-server.ts';
 import { createCallbackProcessor, type CallbackJobResult } from './processors/callback-processor.ts';
 import { isLastAttempt } from './processors/job-policy.ts';
 import type { CursorRunnerPort, ElevenLabsPort, TelegramClients } from './processors/ports.ts';
+import { ProviderSlots, withSlots } from './processors/provider-slots.ts';
+import { SendPacer, type SendPacerOptions } from './processors/send-pacer.ts';
 import { createUpdateProcessor, type UpdateJobResult } from './processors/update-processor.ts';
 
 /** The settings the worker service reads (a subset of {@link WorkerConfig}). */
@@ -38,6 +40,7 @@ export type WorkerServiceConfig = Pick<
   | 'SHUTDOWN_GRACE_MS'
   | 'TELEGRAM_WEBHOOK_BASE_URL'
   | 'CURSOR_RUNNER_CALLBACK_URL'
+  | 'ELEVENLABS_CONCURRENCY'
 >;
 
 /** Options of {@link createWorkerService}. */
@@ -58,6 +61,11 @@ export interface WorkerServiceOptions {
   opsPort?: number;
   /** Collect Node's default process metrics. @defaultValue true */
   defaultMetrics?: boolean;
+  /**
+   * Telegram pacing across replicas (per chat, per group, per bot), or `false` to send unpaced.
+   * @defaultValue Telegram's documented limits (see {@link SendPacerOptions})
+   */
+  pacing?: Omit<SendPacerOptions, 'redis' | 'prefix'> | false;
 }
 
 /** A running (or runnable) worker process. */
@@ -168,10 +176,25 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     await settings.start();
     const ledger = new SendLedger({ redis: commands, prefix });
     const laneGate = new LaneGate({ redis: commands, queue: queues.updates, prefix, logger });
+    // Provider caps hold cluster-wide: the slots and the pace live in Redis, not in this process.
+    const elevenLabs =
+      opts.elevenLabs === undefined
+        ? undefined
+        : withSlots(
+            opts.elevenLabs,
+            new ProviderSlots({
+              redis: commands,
+              key: `${prefix}:slots:elevenlabs`,
+              limit: config.ELEVENLABS_CONCURRENCY,
+            }),
+          );
+    const pacer =
+      opts.pacing === false ? undefined : new SendPacer({ redis: commands, prefix, ...(opts.pacing ?? {}) });
     const common = {
       bots: opts.bots,
       telegram: opts.telegram,
-      elevenLabs: opts.elevenLabs,
+      elevenLabs,
+      pacer,
       settings,
       ledger,
       redis: commands,

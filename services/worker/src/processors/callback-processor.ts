@@ -16,6 +16,7 @@ import { deleteCallbackState, loadCallbackState, type CallbackState } from '../u
 import { ChatReplies, describe } from './chat-replies.ts';
 import { isLastAttempt, isTransient, messageOf, rateLimitDelayMs } from './job-policy.ts';
 import type { ElevenLabsPort, SettingsPort, TelegramClients } from './ports.ts';
+import type { SendPacer } from './send-pacer.ts';
 
 /** Options of {@link createCallbackProcessor}. */
 export interface CallbackProcessorOptions {
@@ -30,6 +31,8 @@ export interface CallbackProcessorOptions {
   redactor: SecretRedactor;
   metrics: WorkerMetrics;
   logger: Logger;
+  /** Paces chat messages to Telegram's limits across replicas. Unset: no pacing. */
+  pacer?: SendPacer | undefined;
   /**
    * Longest answer spoken as a voice message; a longer one is sent as text (minutes of speech
    * help nobody, and TTS models cap the input).
@@ -163,6 +166,8 @@ export function createCallbackProcessor(
       chatId: state.chat_id,
       replyTo: state.message_id,
       keyPrefix: requestId,
+      botName: bot.name,
+      pacer: opts.pacer,
     });
     try {
       const outcome = await deliver(replies, state, result, log);

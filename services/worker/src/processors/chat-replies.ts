@@ -2,6 +2,7 @@ import { ApiRejectedError, type Logger } from '@telegram-receiver/core';
 import type { LedgerOutcome, SendLedger } from '../ledger/send-ledger.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import type { TelegramPort, UploadFile } from './ports.ts';
+import type { SendPacer } from './send-pacer.ts';
 
 /** Options of {@link ChatReplies}. */
 export interface ChatRepliesOptions {
@@ -14,6 +15,10 @@ export interface ChatRepliesOptions {
   replyTo?: number | undefined;
   /** Ledger key prefix of this job: `<bot>:<update_id>` or `<requestId>`. */
   keyPrefix: string;
+  /** Name of the bot that sends (its pace is shared by all its chats). */
+  botName: string;
+  /** Paces sends to Telegram's limits across replicas. Unset: no pacing. */
+  pacer?: SendPacer | undefined;
 }
 
 // Telegram refuses markup it cannot parse with a 400 like "Bad Request: can't parse entities: …".
@@ -118,8 +123,12 @@ export class ChatReplies {
     method: string,
     send: () => Promise<unknown>,
   ): Promise<LedgerOutcome<unknown>> {
-    const { ledger, metrics, logger } = this.#o;
+    const { ledger, metrics, logger, pacer } = this.#o;
     const key = this.key(step);
+    // Wait for our slot before claiming the step: a crash while waiting then loses nothing.
+    if (pacer !== undefined && (await ledger.state(key)) === undefined) {
+      await pacer.wait(this.#o.botName, this.#o.chatId);
+    }
     const outcome = await ledger.once(key, () => metrics.track('telegram', method, send));
     if (outcome.status === 'ran') metrics.repliesSent.inc({ kind });
     else if (outcome.status === 'unknown') {

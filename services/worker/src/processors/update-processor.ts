@@ -19,6 +19,7 @@ import { localCommandOf, localCommandReply } from '../updates/local-commands.ts'
 import { requestIdFor } from '../updates/request-id.ts';
 import { ChatReplies, describe } from './chat-replies.ts';
 import { isLastAttempt, isTransient, messageOf, rateLimitDelayMs } from './job-policy.ts';
+import type { SendPacer } from './send-pacer.ts';
 import type { CursorRunnerPort, ElevenLabsPort, SettingsPort, TelegramClients } from './ports.ts';
 
 /** The seed's texts (seed-contract §1.4), and ours for what the seed could not do. */
@@ -55,6 +56,8 @@ export interface UpdateProcessorOptions {
   redactor: SecretRedactor;
   metrics: WorkerMetrics;
   logger: Logger;
+  /** Paces chat messages to Telegram's limits across replicas. Unset: no pacing. */
+  pacer?: SendPacer | undefined;
   /** Lifetime of a callback state record, in seconds. @defaultValue 3600 */
   callbackStateTtlSec?: number;
   /** Largest audio file downloaded for speech-to-text. @defaultValue 20 MB (Telegram's limit for bots) */
@@ -277,6 +280,8 @@ export function createUpdateProcessor(
         chatId,
         replyTo: messageId,
         keyPrefix,
+        botName: bot.name,
+        pacer: opts.pacer,
       });
     try {
       const { debug } = await opts.settings.get();

@@ -74,6 +74,10 @@ export interface HarnessOptions {
   attempts?: number;
   /** @defaultValue 5000 */
   shutdownGraceMs?: number;
+  /** Cluster-wide ElevenLabs slots. @defaultValue 5 */
+  elevenLabsConcurrency?: number;
+  /** Requests the sandbox's ElevenLabs takes at once before it answers 429. @defaultValue 10 */
+  sandboxElevenLabsConcurrency?: number;
 }
 
 export const WEBHOOK_SECRET = 'callback-secret-0123456789';
@@ -216,7 +220,12 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const prefix = randomName('tr');
   const bots = opts.bots ?? [newBot()];
   const registry = new BotRegistry(bots);
-  const sandbox = await startSandbox({ webhookSecret: WEBHOOK_SECRET });
+  const sandbox = await startSandbox({
+    webhookSecret: WEBHOOK_SECRET,
+    ...(opts.sandboxElevenLabsConcurrency === undefined
+      ? {}
+      : { elevenLabsConcurrency: opts.sandboxElevenLabsConcurrency }),
+  });
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const subscriber = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const queues = createQueues(redis, prefix);
@@ -275,6 +284,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       SHUTDOWN_GRACE_MS: opts.shutdownGraceMs ?? 5000,
       TELEGRAM_WEBHOOK_BASE_URL: 'http://127.0.0.1:1',
       CURSOR_RUNNER_CALLBACK_URL: callbackUrl,
+      ELEVENLABS_CONCURRENCY: opts.elevenLabsConcurrency ?? 5,
     },
     bots: registry,
     telegram,
