@@ -7,7 +7,14 @@ import { Redis } from 'ioredis';
 import { RedisServer } from '@telegram-receiver/testing';
 import { updateBodyFactory } from '../lib/update-body.ts';
 
-const VARIANTS = ['bullmq add', 'lane MULTI', 'lane Lua', 'add + lane MULTI', 'add + lane Lua'] as const;
+const VARIANTS = [
+  'bullmq add',
+  'lane MULTI',
+  'lane MULTI, plain',
+  'lane Lua',
+  'add + lane MULTI',
+  'add + lane Lua',
+] as const;
 const LANE_LUA =
   "local r = redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1]); redis.call('PEXPIRE', KEYS[1], ARGV[2]); return r";
 const TTL = 86_400_000;
@@ -27,10 +34,17 @@ try {
           id,
           TTL,
         );
-      const laneMulti = (key: string, id: number) =>
-        conn.multi().zadd(key, id, String(id)).pexpire(key, TTL).exec();
+      // ioredis copies every script defined on a connection into each new pipeline/MULTI, and the
+      // queue defines BullMQ's scripts on `conn`; `plain` has none of them.
+      const plain = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      const laneMulti = (key: string, id: number, on = conn) =>
+        on.multi().zadd(key, id, String(id)).pexpire(key, TTL).exec();
       const queue = new Queue('updates', { connection: conn, prefix: `micro${round}${variant.length}` });
       await queue.waitUntilReady();
+      if (round === 1 && variant === 'bullmq add') {
+        const scripts = Object.keys((conn as unknown as { scriptsSet: object }).scriptsSet).length;
+        process.stdout.write(`scripts defined on the BullMQ connection: ${scripts}\n`);
+      }
       let id = round * 10_000_000;
       let ops = 0;
       const end = performance.now() + SECONDS * 1000;
@@ -49,6 +63,7 @@ try {
             );
           if (variant === 'bullmq add') await add();
           else if (variant === 'lane MULTI') await laneMulti(key, i);
+          else if (variant === 'lane MULTI, plain') await laneMulti(key, i, plain);
           else if (variant === 'lane Lua') await laneLua(key, i);
           else if (variant === 'add + lane MULTI') await Promise.all([add(), laneMulti(key, i)]);
           else await Promise.all([add(), laneLua(key, i)]);
@@ -59,11 +74,12 @@ try {
       const cpu = process.cpuUsage(cpu0);
       const secs = (performance.now() - t0) / 1000;
       process.stdout.write(
-        `round ${round}  ${variant.padEnd(17)} ${String(Math.round(ops / secs)).padStart(6)} ops/s  ` +
+        `round ${round}  ${variant.padEnd(18)} ${String(Math.round(ops / secs)).padStart(6)} ops/s  ` +
           `${String(Math.round((cpu.user + cpu.system) / ops)).padStart(4)} µs client CPU/op\n`,
       );
       await queue.close();
       conn.disconnect();
+      plain.disconnect();
     }
   }
 } finally {
