@@ -67,7 +67,14 @@ export async function startServiceProcess(opts: ServiceProcessOptions): Promise<
       );
     });
   });
-  await ready;
+  try {
+    await ready;
+  } catch (err) {
+    // Never leave a half-started child behind: the next test would find its port taken.
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
   return {
     proc,
     lines,
