@@ -70,6 +70,17 @@ describe('ingestRatios', () => {
     const byName = (prefix: string) => ratios.find(r => r.name.startsWith(prefix))!;
     expect(byName('gateway saturation ÷ raw')).toMatchObject({ value: 0.4, met: false });
     expect(byName('gateway p99 at 2,000')).toMatchObject({ met: false, note: '10 of 100 not answered 200' });
+  });
+
+  it("should show the raw server's p99 in the same phase as the noise floor", () => {
+    const r = report(6000, { latency: latency(30) });
+    r.rows.push(row('raw-http', 'open 2000/s', 2000, { latency: latency(25) }));
+    const p99 = ingestRatios(r).find(x => x.name.startsWith('gateway p99 at 2,000'))!;
+    expect(p99).toMatchObject({
+      value: 30,
+      met: false,
+      note: 'raw node:http p99 in the same phase: 25.00 ms',
+    });
     expect(byName('durability')).toMatchObject({ met: false });
   });
 
