@@ -14,7 +14,7 @@ async function script(source: string): Promise<string> {
 describe('startServiceProcess(opts)', () => {
   it('should resolve on the ready line and stop with a signal', async () => {
     const entry = await script(
-      `console.log('{"msg":"listening"}'); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);`,
+      `process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000); console.log('{"msg":"listening"}');`,
     );
     const service = await startServiceProcess({ entry, env: {}, readyLine: 'listening' });
     expect(service.lines).toContain('{"msg":"listening"}');
