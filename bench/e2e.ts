@@ -5,7 +5,7 @@ import { freePort, randomName, RedisServer, waitFor } from '@telegram-receiver/t
 import { request } from 'undici';
 import { LatencyRecorder, type LatencySummary } from './lib/latency-recorder.ts';
 import type { LoadResult, OpenLoopOptions, SaturationOptions } from './lib/load.ts';
-import { cpuSeconds } from './lib/proc-cpu.ts';
+import { cpuSeconds, machineCpuSeconds } from './lib/proc-cpu.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer, type ServerProcess } from './lib/server-process.ts';
 
@@ -60,6 +60,8 @@ export interface E2eRow {
   /** Open loop only: scheduled send → cursor-runner call arrival (ms resolution). */
   latency: LatencySummary | null;
   cpuSeconds: { gateway: number | null; worker: number | null; redis: number | null; sandbox: number | null };
+  /** CPU other processes of the machine used during the phase, in cores (1 = one core busy). */
+  otherCpuShare: number | null;
 }
 
 export interface E2eReport {
@@ -264,6 +266,8 @@ async function cpuOf(pids: Stack['pids']) {
     worker: await cpuSeconds(pids.worker),
     redis: await cpuSeconds(pids.redis),
     sandbox: await cpuSeconds(pids.sandbox),
+    machine: await machineCpuSeconds(),
+    at: performance.now(),
   };
 }
 
@@ -290,12 +294,20 @@ function summarise(
     lastAt = Math.max(lastAt, call.at);
     if (interval !== null) latency.record(Math.max(0, call.at - (load.startedAtEpochMs + i * interval)));
   }
-  const diff = (k: keyof typeof cpu0) => {
+  const diff = (k: Exclude<keyof typeof cpu0, 'at'>) => {
     const a = cpu0[k];
     const b = cpu1[k];
     return a === null || b === null ? null : b - a;
   };
   const spanMs = lastAt - load.startedAtEpochMs;
+  const cpu = {
+    gateway: diff('gateway'),
+    worker: diff('worker'),
+    redis: diff('redis'),
+    sandbox: diff('sandbox'),
+  };
+  const machine = diff('machine');
+  const ours = Object.values(cpu).reduce<number>((sum, v) => sum + (v ?? 0), 0) + load.generatorCpuSeconds;
   return {
     phase,
     load,
@@ -304,12 +316,8 @@ function summarise(
     missing: Math.max(0, load.ok - seen.size),
     updatesPerSecond: spanMs > 0 ? (seen.size * 1000) / spanMs : 0,
     latency: interval === null ? null : latency.summary(),
-    cpuSeconds: {
-      gateway: diff('gateway'),
-      worker: diff('worker'),
-      redis: diff('redis'),
-      sandbox: diff('sandbox'),
-    },
+    cpuSeconds: cpu,
+    otherCpuShare: machine === null ? null : Math.max(0, machine - ours) / ((cpu1.at - cpu0.at) / 1000),
   };
 }
 
@@ -319,8 +327,8 @@ export function e2eMarkdown(report: E2eReport): string {
   const cpu = (v: number | null, n: number) =>
     v === null || n === 0 ? '—' : String(Math.round((v * 1e6) / n));
   const lines = [
-    '| phase | gateway req/s (ok %) | updates/s to cursor-runner | p50 ms | p95 ms | p99 ms | max ms | missing | duplicates | CPU µs/update gateway | worker | redis | sandbox |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| phase | gateway req/s (ok %) | updates/s to cursor-runner | p50 ms | p95 ms | p99 ms | max ms | missing | duplicates | CPU µs/update gateway | worker | redis | sandbox | other work, cores |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of report.rows) {
     const okPct = r.load.sent === 0 ? 0 : (100 * r.load.ok) / r.load.sent;
@@ -328,7 +336,8 @@ export function e2eMarkdown(report: E2eReport): string {
     lines.push(
       `| ${r.phase} | ${Math.round(r.load.achievedRate)} (${okPct.toFixed(okPct === 100 ? 0 : 2)}) | ${Math.round(r.updatesPerSecond)} | ` +
         `${f(r.latency?.p50)} | ${f(r.latency?.p95)} | ${f(r.latency?.p99)} | ${f(r.latency?.max)} | ${r.missing} | ${r.duplicates} | ` +
-        `${cpu(r.cpuSeconds.gateway, n)} | ${cpu(r.cpuSeconds.worker, n)} | ${cpu(r.cpuSeconds.redis, n)} | ${cpu(r.cpuSeconds.sandbox, n)} |`,
+        `${cpu(r.cpuSeconds.gateway, n)} | ${cpu(r.cpuSeconds.worker, n)} | ${cpu(r.cpuSeconds.redis, n)} | ${cpu(r.cpuSeconds.sandbox, n)} | ` +
+        `${r.otherCpuShare === null ? '—' : r.otherCpuShare.toFixed(2)} |`,
     );
   }
   const sat = report.rows.find(r => r.phase === 'saturation');
