@@ -43,6 +43,12 @@ export interface GatewayDeps {
   defaultMetrics?: boolean;
   /** Poll interval of the backlog monitor. @defaultValue 250 */
   backlogIntervalMs?: number;
+  /**
+   * How long {@link Gateway.start} waits for the Redis connection before listening anyway (then
+   * webhooks answer 503 until Redis is reachable, and /ready says not ready).
+   * @defaultValue 5000
+   */
+  startupRedisWaitMs?: number;
   /** Host name in the readiness probe's key. @defaultValue os.hostname() */
   hostname?: string;
   /**
@@ -104,6 +110,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   cursorRunnerCallbackRoutes(publicRouter, {
     secret: config.WEBHOOK_SECRET,
     queues,
+    redis,
     metrics,
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -139,7 +146,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     backlog,
     async start() {
       if (servers !== undefined) throw new Error('gateway already started');
-      await backlog.start();
+      await redisReady(redis, deps.startupRedisWaitMs ?? 5000);
+      backlog.start();
       servers = {
         main: new HttpServer(app.callback(), serverOptions),
         ops: new HttpServer(opsApp.callback(), serverOptions),
@@ -158,9 +166,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
           servers.ops.close(config.SHUTDOWN_GRACE_MS),
         ]);
       }
-      await backlog.stop();
+      backlog.stop();
     },
   };
+}
+
+/** Resolves when `redis` is ready, or after `waitMs` (whichever first); never rejects. */
+async function redisReady(redis: Redis, waitMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  let timer: NodeJS.Timeout | undefined;
+  let onReady: (() => void) | undefined;
+  await new Promise<void>(resolve => {
+    onReady = resolve;
+    redis.once('ready', onReady);
+    timer = setTimeout(resolve, waitMs);
+  });
+  clearTimeout(timer);
+  if (onReady !== undefined) redis.off('ready', onReady);
 }
 
 function mount(app: Koa, router: Router, metrics: GatewayMetrics, logger: Logger): void {

@@ -45,15 +45,26 @@ export class BacklogMonitor {
     return this.#size >= this.#opts.maxBacklog;
   }
 
-  /** Poll once now and then every `intervalMs` until {@link stop}. */
-  async start(): Promise<void> {
+  /**
+   * Poll now and then every `intervalMs` until {@link stop}. Does not wait for the first answer:
+   * while Redis is unreachable at start-up a poll waits for it, and the gateway must listen (and
+   * answer 503) meanwhile.
+   */
+  start(): void {
     if (this.#timer !== undefined) return;
-    await this.poll();
-    this.#timer = setInterval(() => {
-      // Never two polls at once: a slow Redis must not pile up getJobCounts calls.
-      if (this.#polling === undefined) this.#polling = this.poll().finally(() => (this.#polling = undefined));
-    }, this.#opts.intervalMs);
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), this.#opts.intervalMs);
     this.#timer.unref();
+  }
+
+  /** Resolves once the poll in progress (if any) is done; for tests and shutdown. */
+  async settled(): Promise<void> {
+    await this.#polling;
+  }
+
+  #tick(): void {
+    // Never two polls at once: a slow Redis must not pile up getJobCounts calls.
+    if (this.#polling === undefined) this.#polling = this.poll().finally(() => (this.#polling = undefined));
   }
 
   /** Read the backlog now. Never throws: a failure is logged once until a poll succeeds again. */
@@ -77,9 +88,9 @@ export class BacklogMonitor {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stop polling. Does not wait for a poll stuck on an unreachable Redis (closing the connection ends it). */
+  stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#polling;
   }
 }

@@ -54,6 +54,8 @@ export async function startGateway(
   opts: {
     bots?: BotConfig[];
     backlogIntervalMs?: number;
+    /** How long start() waits for Redis. @defaultValue 5000 */
+    startupRedisWaitMs?: number;
     /** Build the operator API dependencies on the gateway's producer connection. */
     admin?: (redis: Redis) => GatewayDeps['admin'];
   } = {},
@@ -95,6 +97,7 @@ export async function startGateway(
     logger,
     registry,
     backlogIntervalMs: opts.backlogIntervalMs ?? 50,
+    startupRedisWaitMs: opts.startupRedisWaitMs ?? 5000,
     ...(opts.admin ? { admin: opts.admin(redis) } : {}),
   });
   const { port, opsPort } = await gateway.start();

@@ -312,3 +312,30 @@ describe('POST /telegram/webhook (backlog)', () => {
     expect((await postUpdate(small, messageUpdate(4, 4))).status).toBe(200);
   });
 });
+
+describe('POST /telegram/webhook (Redis down at start-up)', () => {
+  it('should listen, answer 503 at once, and store updates once Redis comes up', async () => {
+    await server.kill();
+    let late: TestGateway | undefined;
+    try {
+      late = await startGateway(server, {}, { startupRedisWaitMs: 300 });
+      const started = performance.now();
+      const down = await postUpdate(late, messageUpdate(15001));
+      expect(down.status).toBe(503);
+      expect(down.headers['retry-after']).toBe(String(late.config.RETRY_AFTER_SECONDS));
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect((await request(`${late.url}/health`)).statusCode).toBe(200);
+      await server.restart();
+      const gw = late;
+      await waitFor(async () => (await postUpdate(gw, messageUpdate(15001))).status === 200, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        message: 'gateway accepts updates once Redis is up',
+      });
+      expect(await gw.queues.updates.getJob(updateJobId(BOT_A.name, 15001))).toBeDefined();
+    } finally {
+      if (!server.running) await server.restart();
+      await late?.close();
+    }
+  });
+});

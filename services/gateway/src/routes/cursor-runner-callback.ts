@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
 import { JOB_NAMES, callbackJobId, type Logger, type Queues } from '@telegram-receiver/core';
+import type { Redis } from 'ioredis';
 import type { Context, Next } from 'koa';
 import { HttpRejection } from '../errors/http-rejection.ts';
 import { normalizeCallback } from '../callback-result.ts';
@@ -12,6 +13,8 @@ export interface CursorRunnerCallbackOptions {
   /** WEBHOOK_SECRET; unset → the route answers 503 (callbacks disabled). */
   secret: string | undefined;
   queues: Queues;
+  /** The producer connection under `queues` (checked before enqueueing: it does not queue offline). */
+  redis: Redis;
   metrics: GatewayMetrics;
   logger: Logger;
   bodyLimit: number;
@@ -54,6 +57,7 @@ export function cursorRunnerCallbackRoutes(router: Router, opts: CursorRunnerCal
     const { result } = normalized;
     const start = performance.now();
     try {
+      if (opts.redis.status !== 'ready') throw new Error(`Redis connection is ${opts.redis.status}`);
       await queues.callbacks.add(
         JOB_NAMES.cursorRunnerCallback,
         { result, receivedAt: Date.now() },

@@ -91,6 +91,21 @@ export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptio
     await next();
   }
 
+  function notDurable(bot: string, err: unknown): HttpRejection {
+    const now = Date.now();
+    if (now - lastNotDurableLog >= NOT_DURABLE_LOG_INTERVAL_MS) {
+      lastNotDurableLog = now;
+      logger.warn({ err, bot }, 'update not stored: Redis unavailable; answering 503 so Telegram retries');
+    }
+    return new HttpRejection({
+      status: 503,
+      body: { ok: false, error: 'update not stored, retry later' },
+      reason: 'redis_unavailable',
+      headers: retryAfter,
+      cause: err,
+    });
+  }
+
   async function storeUpdate(ctx: Context): Promise<void> {
     const { body, bot } = ctx.state as WebhookState;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -107,6 +122,11 @@ export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptio
         reason: 'backlog_full',
         headers: retryAfter,
       });
+    }
+    // The producer connection does not queue commands while Redis is away, and BullMQ would wait
+    // for a connection that never became ready: answer at once instead.
+    if (redis.status !== 'ready') {
+      throw notDurable(bot.name, new Error(`Redis connection is ${redis.status}`));
     }
     const update = body as TelegramUpdate;
     const jobId = updateJobId(bot.name, updateId);
@@ -128,21 +148,7 @@ export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptio
       // lane write instead (0 = the member was there). Updates without a lane count as new.
       duplicate = laneReply === 0;
     } catch (err) {
-      const now = Date.now();
-      if (now - lastNotDurableLog >= NOT_DURABLE_LOG_INTERVAL_MS) {
-        lastNotDurableLog = now;
-        logger.warn(
-          { err, bot: bot.name },
-          'update not stored: Redis unavailable; answering 503 so Telegram retries',
-        );
-      }
-      throw new HttpRejection({
-        status: 503,
-        body: { ok: false, error: 'update not stored, retry later' },
-        reason: 'redis_unavailable',
-        headers: retryAfter,
-        cause: err,
-      });
+      throw notDurable(bot.name, err);
     }
     metrics.enqueueDuration('updates', (performance.now() - start) / 1000);
     metrics.enqueued(bot.name, duplicate ? 'duplicate' : 'new');
