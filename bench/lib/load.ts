@@ -67,11 +67,17 @@ export interface LoadResult {
   latency: LatencySummary;
   /** Open loop only: how late the generator itself sent (timer granularity, CPU contention). */
   sendLag: LatencySummary | null;
+  /**
+   * Per 500 ms of send time (by when each answered request was due or sent): answers 2xx, and their
+   * mean and max latency. Tells a steady overload (latency climbing) from a stall (a spike).
+   */
+  timeline: { atMs: number; ok: number; meanMs: number; maxMs: number }[];
   /** CPU seconds the generator process used for this phase. */
   generatorCpuSeconds: number;
 }
 
 const MAX_DURATION_MS = 10 * 60_000;
+const TIMELINE_BUCKET_MS = 500;
 
 /** Refuse anything but the loopback address, so a mistyped URL never load-tests someone else. */
 export function assertLoopback(origin: string): URL {
@@ -118,6 +124,7 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
   const body = updateBodyFactory({ firstUpdateId: opts.firstUpdateId, chats: opts.chats });
 
   const latency = new LatencyRecorder();
+  const buckets: { ok: number; sum: number; max: number }[] = [];
   const lag = new LatencyRecorder();
   const errors: Record<string, number> = {};
   const fail = (kind: string) => (errors[kind] = (errors[kind] ?? 0) + 1);
@@ -141,6 +148,14 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
       if (res.statusCode >= 200 && res.statusCode < 300) {
         ok++;
         latency.record(now - from);
+        const b = (buckets[Math.max(0, Math.floor((from - start) / TIMELINE_BUCKET_MS))] ??= {
+          ok: 0,
+          sum: 0,
+          max: 0,
+        });
+        b.ok++;
+        b.sum += now - from;
+        b.max = Math.max(b.max, now - from);
       } else {
         fail(`status:${res.statusCode}`);
       }
@@ -205,6 +220,12 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
     startedAtEpochMs: performance.timeOrigin + start,
     latency: latency.summary(),
     sendLag: opts.mode === 'open' ? lag.summary() : null,
+    timeline: Array.from(buckets, (b, i) => ({
+      atMs: i * TIMELINE_BUCKET_MS,
+      ok: b?.ok ?? 0,
+      meanMs: b && b.ok > 0 ? Math.round((b.sum / b.ok) * 100) / 100 : 0,
+      maxMs: b ? Math.round(b.max * 100) / 100 : 0,
+    })),
     generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }

@@ -27,6 +27,7 @@ function row(
       achievedRate,
       elapsedMs: 1000,
       startedAtEpochMs: 0,
+      timeline: [],
       latency: latency(4),
       sendLag: null,
       generatorCpuSeconds: 0.5,
