@@ -148,7 +148,8 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
       if (res.statusCode >= 200 && res.statusCode < 300) {
         ok++;
         latency.record(now - from);
-        const b = (buckets[Math.max(0, Math.floor((from - start) / TIMELINE_BUCKET_MS))] ??= {
+        // (+1e-9: start + i * interval - start is not exactly i * interval in floating point)
+        const b = (buckets[Math.max(0, Math.floor((from - start) / TIMELINE_BUCKET_MS + 1e-9))] ??= {
           ok: 0,
           sum: 0,
           max: 0,

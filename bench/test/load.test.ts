@@ -59,6 +59,10 @@ describe('generateLoad', () => {
     // scheduled during the stall counts its wait, so the tail is the stall itself.
     expect(result.latency.max).toBeGreaterThanOrEqual(280);
     expect(result.latency.p95).toBeGreaterThanOrEqual(200);
+    // The timeline puts the stall in the first 500 ms of send time, not the second.
+    expect(result.timeline.map(b => b.ok)).toEqual([50, 10]);
+    expect(result.timeline[0]!.maxMs).toBeGreaterThanOrEqual(280);
+    expect(result.timeline[1]!.maxMs).toBeLessThan(100);
   });
 
   it('should count errors by HTTP status and by transport failure', async () => {
