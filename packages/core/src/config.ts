@@ -128,6 +128,9 @@ export const workerEnv = {
   TELEGRAM_API_URL: httpUrl('https://api.telegram.org').describe(
     'Bot API base URL (the sandbox in make dev).',
   ),
+  TELEGRAM_TIMEOUT_MS: positiveInt(30_000, 600_000).describe(
+    'Deadline of one Bot API call, in ms. A send that times out is never repeated.',
+  ),
   TELEGRAM_WEBHOOK_BASE_URL: httpUrl('http://localhost:3000').describe(
     'Public base URL of the gateway; cursor-runner posts results to <base>/cursor-runner/callback.',
   ),

@@ -62,7 +62,12 @@ process.on('unhandledRejection', err => {
 });
 
 const agent = createHttpAgent();
-const telegram = new TelegramClientCache({ baseUrl: config.TELEGRAM_API_URL, agent, logger });
+const telegram = new TelegramClientCache({
+  baseUrl: config.TELEGRAM_API_URL,
+  agent,
+  timeoutMs: config.TELEGRAM_TIMEOUT_MS,
+  logger,
+});
 const cursorRunner = new CursorRunnerClient({
   baseUrl: config.CURSOR_RUNNER_URL,
   agent,
