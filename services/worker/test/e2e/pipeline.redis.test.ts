@@ -323,6 +323,7 @@ describe('worker main', () => {
         REDIS_URL: 'http://wrong',
         TELEGRAM_BOT_TOKEN: 'short-secret-token-value',
         UPDATES_CONCURRENCY: '0',
+        TELEGRAM_TIMEOUT_MS: '-5',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -334,6 +335,7 @@ describe('worker main', () => {
     expect(stderr).toMatch(/worker: OPS_PORT: /);
     expect(stderr).toMatch(/worker: REDIS_URL: /);
     expect(stderr).toMatch(/worker: UPDATES_CONCURRENCY: /);
+    expect(stderr).toMatch(/worker: TELEGRAM_TIMEOUT_MS: /);
     expect(stderr).not.toContain('short-secret-token-value');
   });
 });

@@ -4,7 +4,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { SettingsStore, type BotConfig, type Settings, type TelegramUpdate } from '@telegram-receiver/core';
+import {
+  SettingsStore,
+  closeQueues,
+  createQueues,
+  type BotConfig,
+  type Queues,
+  type Settings,
+  type TelegramUpdate,
+} from '@telegram-receiver/core';
 import {
   RedisServer,
   freePort,
@@ -19,6 +27,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
 /** One recorded sandbox call, as `GET /sandbox/calls` returns it. */
 export interface RecordedCall {
   seq: number;
+  /** Epoch ms when the sandbox received the call. */
+  at: number;
   service: string;
   method: string;
   botId?: string;
@@ -39,6 +49,8 @@ export interface Stack {
   bots: BotConfig[];
   worker: ServiceProcess;
   prefix: string;
+  /** The gateway's queues on their own connection, to see when the pipeline has gone idle. */
+  queues: Queues;
   /** POST an update to the gateway as Telegram would (the bot's secret header); returns the status. */
   postUpdate(update: TelegramUpdate, bot?: BotConfig): Promise<number>;
   calls(query: { service?: string; method?: string; chatId?: number }): Promise<RecordedCall[]>;
@@ -48,7 +60,29 @@ export interface Stack {
   clearFaults(): Promise<void>;
   registerFile(file: { fileId: string; transcript?: string; sizeBytes?: number }): Promise<void>;
   setSettings(patch: Partial<Settings>): Promise<void>;
+  /** Wait until neither queue has a job waiting, delayed, prioritized or active. */
+  settled(timeoutMs?: number): Promise<void>;
+  /** A sample of the worker's /metrics (0 when absent). */
+  metric(sample: string): Promise<number>;
+  /** GET the worker's /health and return the status code. */
+  health(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  /** Give the worker an ElevenLabs key. @defaultValue true */
+  elevenLabs?: boolean;
+  /** Where the worker finds the Bot API. @defaultValue the sandbox */
+  telegramUrl?: string;
+  /** Where the worker finds cursor-runner. @defaultValue the sandbox */
+  cursorRunnerUrl?: string;
+  /** Where the worker finds ElevenLabs. @defaultValue the sandbox */
+  elevenLabsUrl?: string;
+  /** The worker's TELEGRAM_TIMEOUT_MS. @defaultValue the worker's default (30 s) */
+  telegramTimeoutMs?: number;
+  /** The worker's CURSOR_RUNNER_TIMEOUT, in seconds. @defaultValue 2 */
+  cursorRunnerTimeoutSec?: number;
 }
 
 export const WEBHOOK_SECRET = 'e2e-callback-secret-0123456789';
@@ -63,7 +97,7 @@ function newBot(name: string): BotConfig {
   };
 }
 
-export async function startStack(opts: { elevenLabs?: boolean } = {}): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const redis = await RedisServer.start({ appendOnly: false });
   const dir = await mkdtemp(join(tmpdir(), 'tr-e2e-'));
   const bots = [newBot('alpha'), newBot('beta')];
@@ -118,10 +152,14 @@ export async function startStack(opts: { elevenLabs?: boolean } = {}): Promise<S
       env: {
         ...shared,
         OPS_PORT: String(workerOps),
-        CURSOR_RUNNER_URL: sandboxUrl,
-        CURSOR_RUNNER_TIMEOUT: '2',
+        TELEGRAM_API_URL: opts.telegramUrl ?? sandboxUrl,
+        CURSOR_RUNNER_URL: opts.cursorRunnerUrl ?? sandboxUrl,
+        CURSOR_RUNNER_TIMEOUT: String(opts.cursorRunnerTimeoutSec ?? 2),
         TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
-        ELEVENLABS_API_URL: sandboxUrl,
+        ELEVENLABS_API_URL: opts.elevenLabsUrl ?? sandboxUrl,
+        ...(opts.telegramTimeoutMs === undefined
+          ? {}
+          : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),
         ...(opts.elevenLabs === false ? {} : { ELEVENLABS_API_KEY: ELEVENLABS_KEY }),
       },
       readyLine: 'worker listening',
@@ -131,6 +169,8 @@ export async function startStack(opts: { elevenLabs?: boolean } = {}): Promise<S
     const settingsRedis = new Redis(redis.url);
     const settingsSub = new Redis(redis.url);
     const settings = new SettingsStore({ redis: settingsRedis, subscriber: settingsSub, prefix });
+    const queues = createQueues(settingsRedis, prefix);
+    const workerOpsUrl = `http://127.0.0.1:${workerOps}`;
 
     const json = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
       const res = await request(`${sandboxUrl}${path}`, {
@@ -155,10 +195,11 @@ export async function startStack(opts: { elevenLabs?: boolean } = {}): Promise<S
       redis,
       gatewayUrl,
       sandboxUrl,
-      workerOpsUrl: `http://127.0.0.1:${workerOps}`,
+      workerOpsUrl,
       bots,
       worker,
       prefix,
+      queues,
       async postUpdate(update, bot = bots[0]!) {
         const res = await request(`${gatewayUrl}/telegram/webhook`, {
           method: 'POST',
@@ -193,8 +234,35 @@ export async function startStack(opts: { elevenLabs?: boolean } = {}): Promise<S
       async setSettings(patch) {
         await settings.update(patch);
       },
+      async settled(timeoutMs = 30_000) {
+        const busy = async () => {
+          const states = ['waiting', 'delayed', 'prioritized', 'active', 'waiting-children'] as const;
+          const [u, c] = await Promise.all([
+            queues.updates.getJobCounts(...states),
+            queues.callbacks.getJobCounts(...states),
+          ]);
+          return [...Object.values(u), ...Object.values(c)].reduce((a, b) => a + b, 0);
+        };
+        await waitFor(async () => (await busy()) === 0, {
+          timeoutMs,
+          intervalMs: 50,
+          message: 'the queues to go idle',
+        });
+      },
+      async metric(sample) {
+        const res = await request(`${workerOpsUrl}/metrics`);
+        const body = await res.body.text();
+        const line = body.split('\n').find(l => l.startsWith(`${sample} `));
+        return line === undefined ? 0 : Number(line.split(' ').at(-1));
+      },
+      async health() {
+        const res = await request(`${workerOpsUrl}/health`);
+        await res.body.dump();
+        return res.statusCode;
+      },
       async close() {
         await stopAll();
+        await closeQueues(queues);
         await settings.close();
         settingsRedis.disconnect();
         settingsSub.disconnect();
@@ -208,4 +276,42 @@ export async function startStack(opts: { elevenLabs?: boolean } = {}): Promise<S
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+let nextUpdateId = 10_000_000 + Math.floor(Math.random() * 10_000_000);
+let nextChatId = 20_000_000 + Math.floor(Math.random() * 10_000_000);
+
+/** A chat id no other test of the run uses. */
+export function newChat(): number {
+  nextChatId += 1 + Math.floor(Math.random() * 100);
+  return nextChatId;
+}
+
+/** A private-chat message update (fresh update_id) with the given fields (`text`, `voice`, …). */
+export function messageUpdate(chat: number, fields: Record<string, unknown>, messageId = 1): TelegramUpdate {
+  nextUpdateId += 1;
+  return {
+    update_id: nextUpdateId,
+    message: {
+      message_id: messageId,
+      date: Math.floor(Date.now() / 1000),
+      from: { id: chat, is_bot: false, first_name: 'E2E' },
+      chat: { id: chat, type: 'private', first_name: 'E2E' },
+      ...fields,
+    },
+  };
+}
+
+/** A voice note update for a file registered in the sandbox. */
+export function voiceUpdate(chat: number, fileId: string, messageId = 1): TelegramUpdate {
+  return messageUpdate(
+    chat,
+    { voice: { file_id: fileId, file_unique_id: `u-${fileId}`, duration: 2, mime_type: 'audio/ogg' } },
+    messageId,
+  );
+}
+
+/** The text of a recorded sendMessage call. */
+export function sentText(call: RecordedCall): string {
+  return String(call.body.text ?? '');
 }
