@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { callbackJobId } from '@telegram-receiver/core';
+import { TEXTS } from '../../src/processors/update-processor.ts';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
 import {
   ELEVENLABS_KEY,
@@ -128,6 +129,110 @@ describe('voice in', () => {
       await stack.setSettings({ allow_audio_output: false });
     }
   });
+});
+
+describe('audio files and documents', () => {
+  it('should transcribe an audio file and an audio document like a voice note, and leave other documents alone', async () => {
+    const audioChat = newChat();
+    const docChat = newChat();
+    const pdfChat = newChat();
+    await stack.registerFile({ fileId: `audio-${audioChat}`, transcript: `from audio ${audioChat}` });
+    await stack.registerFile({ fileId: `doc-${docChat}`, transcript: `from document ${docChat}` });
+    await stack.postUpdate(
+      messageUpdate(
+        audioChat,
+        {
+          audio: {
+            file_id: `audio-${audioChat}`,
+            file_unique_id: `ua-${audioChat}`,
+            duration: 3,
+            mime_type: 'audio/ogg',
+            file_name: 'memo.ogg',
+          },
+        },
+        7,
+      ),
+    );
+    await stack.postUpdate(
+      messageUpdate(
+        docChat,
+        {
+          document: {
+            file_id: `doc-${docChat}`,
+            file_unique_id: `ud-${docChat}`,
+            mime_type: 'audio/ogg',
+            file_name: 'note.oga',
+          },
+        },
+        8,
+      ),
+    );
+    await stack.postUpdate(
+      messageUpdate(
+        pdfChat,
+        {
+          document: {
+            file_id: `pdf-${pdfChat}`,
+            file_unique_id: `up-${pdfChat}`,
+            mime_type: 'application/pdf',
+            file_name: 'report.pdf',
+          },
+        },
+        9,
+      ),
+    );
+    const [audioReply] = await stack.waitForSent('sendMessage', audioChat, 1);
+    const [docReply] = await stack.waitForSent('sendMessage', docChat, 1);
+    await stack.settled();
+    expect(sentText(audioReply!)).toBe(`Echo: from audio ${audioChat}`);
+    expect(audioReply!.body.reply_to_message_id).toBe(7);
+    expect(sentText(docReply!)).toBe(`Echo: from document ${docChat}`);
+    expect(docReply!.body.reply_to_message_id).toBe(8);
+    const getFile = (await stack.calls({ service: 'telegram', method: 'getFile' })).map(c => c.body.file_id);
+    expect(getFile).toContain(`audio-${audioChat}`);
+    expect(getFile).toContain(`doc-${docChat}`);
+    expect(getFile).not.toContain(`pdf-${pdfChat}`);
+    expect(await sentTo(pdfChat)).toHaveLength(0);
+    expect(await sentTo(audioChat)).toHaveLength(1);
+    expect(await sentTo(docChat)).toHaveLength(1);
+  });
+});
+
+describe('settings changed through the gateway admin API', () => {
+  async function putSettings(patch: Record<string, boolean>): Promise<void> {
+    const res = await request(`${stack.gatewayUrl}/admin/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-admin-secret': WEBHOOK_SECRET },
+      body: JSON.stringify(patch),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+  }
+
+  it('should reach the running worker: debug on gives the processing notice and the debug details', async () => {
+    await putSettings({ debug: true });
+    try {
+      const chat = newChat();
+      // The worker caches settings; the change message must reach it without a restart.
+      await waitForDebug(chat);
+      // The notice and the answer race (the sandbox calls back at once), so no order is asserted.
+      const texts = (await sentTo(chat)).map(sentText);
+      expect(texts).toHaveLength(2);
+      expect(texts).toContain(TEXTS.processing);
+      const answer = texts.find(t => t !== TEXTS.processing)!;
+      expect(answer).toContain('✅ Cursor command completed successfully');
+      expect(answer).toContain('📊 Iterations:');
+      expect(answer).toContain(`debug me ${chat}`);
+    } finally {
+      await putSettings({ debug: false });
+    }
+  });
+
+  async function waitForDebug(chat: number): Promise<void> {
+    await stack.postUpdate(messageUpdate(chat, { text: `debug me ${chat}` }, 3));
+    await stack.waitForSent('sendMessage', chat, 2);
+    await stack.settled();
+  }
 });
 
 describe('per-chat order', () => {
