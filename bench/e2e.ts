@@ -6,6 +6,7 @@ import { request } from 'undici';
 import { LatencyRecorder, type LatencySummary } from './lib/latency-recorder.ts';
 import type { LoadResult, OpenLoopOptions, SaturationOptions } from './lib/load.ts';
 import { cpuSeconds, machineCpuSeconds } from './lib/proc-cpu.ts';
+import { perUpdate, redisCommandStats, type CommandStat } from './lib/redis-command-stats.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer, type ServerProcess } from './lib/server-process.ts';
 
@@ -69,6 +70,8 @@ export interface E2eReport {
   rows: E2eRow[];
   cursorDelayMs: number;
   workerUpdatesConcurrency: string;
+  /** INFO commandstats after the last phase (all phases, warm-up included). */
+  redisCommands: CommandStat[] | null;
 }
 
 interface SandboxCall {
@@ -95,6 +98,7 @@ function indexOf(call: SandboxCall): number | undefined {
 }
 
 interface Stack {
+  redisUrl: string;
   gatewayUrl: string;
   sandboxUrl: string;
   pids: { gateway: number; worker: number; sandbox: number; redis?: number };
@@ -161,6 +165,7 @@ async function startStack(cursorDelayMs: number): Promise<Stack> {
     started.push(worker);
     const redisPid = await redisProcessId(redis.url);
     return {
+      redisUrl: redis.url,
       gatewayUrl,
       sandboxUrl,
       pids: { gateway: gateway.pid, worker: worker.pid, sandbox: sandbox.pid, redis: redisPid },
@@ -217,6 +222,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
     rows: [],
     cursorDelayMs,
     workerUpdatesConcurrency: 'default (32)',
+    redisCommands: null,
   };
   log('start redis (AOF everysec), sandbox, gateway, worker');
   const stack = await startStack(cursorDelayMs);
@@ -253,6 +259,14 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       );
       await sleep(opts.quick || opts.phaseMs ? 300 : 1000);
     }
+    const conn = createWorkerConnection({ url: stack.redisUrl, name: 'bench-stats' });
+    try {
+      report.redisCommands = await redisCommandStats(conn);
+    } finally {
+      await closeConnection(conn);
+    }
+    const updates = report.rows.reduce((sum, r) => sum + r.load.ok, 0);
+    log(`  redis: ${perUpdate(report.redisCommands, updates)}`);
   } finally {
     await generator.close();
     await stack.stop();
@@ -343,6 +357,8 @@ export function e2eMarkdown(report: E2eReport): string {
   const sat = report.rows.find(r => r.phase === 'saturation');
   const at = report.rows.find(r => r.phase === `open ${E2E_TARGETS.atRate}/s`);
   const yes = (b: boolean) => (b ? 'yes' : '**no**');
+  const updates = report.rows.reduce((sum, r) => sum + r.load.ok, 0);
+  if (report.redisCommands) lines.push('', `Redis: ${perUpdate(report.redisCommands, updates)}.`);
   lines.push('', '| target | value | met |', '| --- | ---: | --- |');
   if (sat) {
     lines.push(

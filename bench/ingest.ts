@@ -5,6 +5,7 @@ import { closeConnection, closeQueues, createQueues, createWorkerConnection } fr
 import { freePort, randomName, RedisServer } from '@telegram-receiver/testing';
 import type { LoadResult, OpenLoopOptions, SaturationOptions } from './lib/load.ts';
 import { cpuSeconds, machineCpuSeconds } from './lib/proc-cpu.ts';
+import { perUpdate, redisCommandStats, type CommandStat } from './lib/redis-command-stats.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer } from './lib/server-process.ts';
 
@@ -70,6 +71,8 @@ export interface IngestReport {
   skipped: { target: TargetName; reason: string }[];
   durability: DurabilityCheck | null;
   redisConfig: Record<string, string> | null;
+  /** INFO commandstats of the gateway's Redis after its last phase (all phases, warm-up included). */
+  redisCommands: CommandStat[] | null;
 }
 
 interface RunningTarget {
@@ -77,7 +80,7 @@ interface RunningTarget {
   serverPid: number;
   redisPid?: number;
   redisConfig?: Record<string, string>;
-  verify?: (answered200: number) => Promise<DurabilityCheck>;
+  verify?: (answered200: number) => Promise<{ check: DurabilityCheck; commands: CommandStat[] }>;
   stop(): Promise<void>;
 }
 
@@ -126,11 +129,12 @@ async function startGateway(): Promise<RunningTarget> {
       redisPid,
       redisConfig,
       async verify(answered200) {
+        const commands = await redisCommandStats(conn);
         const queues = createQueues(conn, prefix);
         try {
           const counts = await queues.updates.getJobCounts();
           const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
-          return { answered200, jobs, counts, ok: jobs === answered200 };
+          return { check: { answered200, jobs, counts, ok: jobs === answered200 }, commands };
         } finally {
           await closeQueues(queues);
         }
@@ -186,6 +190,7 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
     skipped: [],
     durability: null,
     redisConfig: null,
+    redisCommands: null,
   };
   const names = opts.targets ?? TARGET_NAMES;
   const running: { name: TargetName; target: RunningTarget; answered200: number }[] = [];
@@ -249,9 +254,12 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
     }
     for (const run of running) {
       if (!run.target.verify) continue;
-      report.durability = await run.target.verify(run.answered200);
+      const { check, commands } = await run.target.verify(run.answered200);
+      report.durability = check;
+      report.redisCommands = commands;
       report.redisConfig = run.target.redisConfig ?? null;
-      log(`  durability: ${report.durability.jobs} jobs for ${run.answered200} answers 200`);
+      log(`  durability: ${check.jobs} jobs for ${run.answered200} answers 200`);
+      log(`  redis: ${perUpdate(commands, run.answered200)}`);
     }
   } finally {
     await generator.close();

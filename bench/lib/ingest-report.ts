@@ -1,5 +1,6 @@
 import { SEED_NUMBERS, type IngestReport, type PhaseRow, type TargetName } from '../ingest.ts';
 import type { LoadResult } from './load.ts';
+import { perUpdate } from './redis-command-stats.ts';
 
 /** A ratio the design cares about, with its target when it has one. */
 export interface Ratio {
@@ -139,6 +140,9 @@ export function ingestMarkdown(report: IngestReport): string {
     for (const r of errorRows) {
       lines.push(`- ${NAMES[r.target]}, ${r.phase}: ${JSON.stringify(r.result.errors)}`);
     }
+  }
+  if (report.redisCommands && report.durability) {
+    lines.push('', `Gateway's Redis: ${perUpdate(report.redisCommands, report.durability.answered200)}.`);
   }
   lines.push('', '| ratio | value | target | met |', '| --- | ---: | --- | --- |');
   for (const ratio of ingestRatios(report)) {

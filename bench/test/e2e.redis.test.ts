@@ -26,7 +26,9 @@ describe('runE2e', () => {
       expect(open.latency?.count).toBe(30);
       expect(open.latency!.p50).toBeGreaterThanOrEqual(0);
       expect(report.rows[1]!.latency).toBeNull();
+      expect(report.redisCommands?.length).toBeGreaterThan(0);
       const md = e2eMarkdown(report);
+      expect(md).toMatch(/Redis: \d+ µs of Redis time per update/);
       expect(md).toContain('| every update reaches cursor-runner exactly once | all phases | yes |');
       expect(JSON.stringify(report) + md).not.toMatch(
         /bench-token-aaaa|bench-webhook-secret|bench-callback-secret/,

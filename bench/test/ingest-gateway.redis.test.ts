@@ -19,6 +19,9 @@ describe('runIngest', () => {
       expect(report.durability).toMatchObject({ answered200: answered, jobs: answered, ok: true });
       expect(report.redisConfig).toMatchObject({ appendonly: 'yes', appendfsync: 'everysec' });
       expect(report.rows.every(r => r.redisCpuSeconds !== null)).toBe(true);
+      // BullMQ's add is a Lua script: at least one EVALSHA per update.
+      const evalsha = report.redisCommands?.find(c => c.command === 'evalsha');
+      expect(evalsha?.calls).toBeGreaterThanOrEqual(answered);
     },
     60_000,
   );

@@ -48,6 +48,10 @@ function report(gatewaySat: number, gw2k: Partial<LoadResult>, jobs = 300): Inge
     skipped: [],
     durability: { answered200: 300, jobs, counts: { waiting: jobs }, ok: jobs === 300 },
     redisConfig: { appendonly: 'yes', appendfsync: 'everysec' },
+    redisCommands: [
+      { command: 'evalsha', calls: 300, usec: 18_000 },
+      { command: 'zadd', calls: 300, usec: 1500 },
+    ],
   };
 }
 
@@ -86,7 +90,14 @@ describe('ingestRatios', () => {
   });
 
   it('should say n/a when a target was not measured', () => {
-    const ratios = ingestRatios({ quick: true, rows: [], skipped: [], durability: null, redisConfig: null });
+    const ratios = ingestRatios({
+      quick: true,
+      rows: [],
+      skipped: [],
+      durability: null,
+      redisConfig: null,
+      redisCommands: null,
+    });
     expect(ratios.every(r => r.value === null && r.met === null)).toBe(true);
   });
 });
@@ -100,6 +111,9 @@ describe('ingestMarkdown', () => {
     expect(md).toContain('| seed (published) | ack path | — | — | 7,000 |');
     expect(md).toContain('| seed (published) | message path | — | — | 1,100 |');
     expect(md).toContain('- gateway (Redis AOF everysec), open 2000/s: {"UND_ERR_SOCKET":1}');
+    expect(md).toContain(
+      "Gateway's Redis: 65 µs of Redis time per update (evalsha 1.00× 60 µs, zadd 1.00× 5 µs).",
+    );
     expect(md).toMatch(/\| gateway saturation ÷ raw node:http saturation \| 0\.60 × \| ≥ 0\.5 \| yes \|/);
   });
 });
