@@ -24,6 +24,23 @@ export interface ChatRepliesOptions {
 // Telegram refuses markup it cannot parse with a 400 like "Bad Request: can't parse entities: …".
 const PARSE_ERROR = /parse entities|unsupported start tag|can't find end tag|unexpected end tag/i;
 
+/**
+ * The supergroup a group was upgraded to, when Telegram refused a send with
+ * `parameters.migrate_to_chat_id` (the core client puts it in the error code); otherwise undefined.
+ */
+export function migratedChatId(err: unknown): number | undefined {
+  if (!(err instanceof ApiRejectedError) || err.status !== 400 || err.code === undefined) return undefined;
+  const match = /^migrate_to_chat_id:(-?\d+)$/.exec(err.code);
+  const id = match ? Number(match[1]) : Number.NaN;
+  return Number.isSafeInteger(id) ? id : undefined;
+}
+
+/** Where a send goes: the chat, and the message it answers. */
+interface Target {
+  chat_id: number;
+  reply_to_message_id?: number;
+}
+
 /** Telegram HTML to the plain text it shows: tags dropped, the four named entities decoded. */
 export function htmlToPlain(html: string): string {
   return html
@@ -41,13 +58,18 @@ export function htmlToPlain(html: string): string {
  */
 export class ChatReplies {
   readonly #o: ChatRepliesOptions;
+  #chatId: number;
+  #replyTo: number | undefined;
 
   constructor(opts: ChatRepliesOptions) {
     this.#o = opts;
+    this.#chatId = opts.chatId;
+    this.#replyTo = opts.replyTo;
   }
 
+  /** The chat the replies go to (the supergroup, once Telegram said the group was upgraded). */
   get chatId(): number {
-    return this.#o.chatId;
+    return this.#chatId;
   }
 
   /** The ledger key of a step of this job. */
@@ -65,9 +87,8 @@ export class ChatReplies {
    * was sent), the same text goes out once more as plain text instead of being lost.
    */
   async text(step: string, html: string): Promise<LedgerOutcome<unknown>> {
-    const { telegram, chatId, replyTo } = this.#o;
-    const base = { chat_id: chatId, ...(replyTo !== undefined ? { reply_to_message_id: replyTo } : {}) };
-    return await this.#step(step, 'text', 'sendMessage', async () => {
+    const { telegram } = this.#o;
+    return await this.#step(step, 'text', 'sendMessage', async base => {
       try {
         return await telegram.sendMessage({ ...base, text: html, parse_mode: 'HTML' });
       } catch (err) {
@@ -84,52 +105,66 @@ export class ChatReplies {
   }
 
   async document(step: string, file: UploadFile, caption?: string): Promise<LedgerOutcome<unknown>> {
-    const { telegram, chatId, replyTo } = this.#o;
-    return await this.#step(step, 'document', 'sendDocument', () =>
-      telegram.sendDocument({
-        chat_id: chatId,
-        document: file,
-        ...(caption !== undefined ? { caption } : {}),
-        ...(replyTo !== undefined ? { reply_to_message_id: replyTo } : {}),
-      }),
+    const { telegram } = this.#o;
+    return await this.#step(step, 'document', 'sendDocument', target =>
+      telegram.sendDocument({ ...target, document: file, ...(caption !== undefined ? { caption } : {}) }),
     );
   }
 
   async voice(step: string, file: UploadFile): Promise<LedgerOutcome<unknown>> {
-    const { telegram, chatId, replyTo } = this.#o;
-    return await this.#step(step, 'voice', 'sendVoice', () =>
-      telegram.sendVoice({
-        chat_id: chatId,
-        voice: file,
-        ...(replyTo !== undefined ? { reply_to_message_id: replyTo } : {}),
-      }),
+    const { telegram } = this.#o;
+    return await this.#step(step, 'voice', 'sendVoice', target =>
+      telegram.sendVoice({ ...target, voice: file }),
     );
   }
 
   async audio(step: string, file: UploadFile): Promise<LedgerOutcome<unknown>> {
-    const { telegram, chatId, replyTo } = this.#o;
-    return await this.#step(step, 'audio', 'sendAudio', () =>
-      telegram.sendAudio({
-        chat_id: chatId,
-        audio: file,
-        ...(replyTo !== undefined ? { reply_to_message_id: replyTo } : {}),
-      }),
+    const { telegram } = this.#o;
+    return await this.#step(step, 'audio', 'sendAudio', target =>
+      telegram.sendAudio({ ...target, audio: file }),
     );
+  }
+
+  #target(): Target {
+    return {
+      chat_id: this.#chatId,
+      ...(this.#replyTo !== undefined ? { reply_to_message_id: this.#replyTo } : {}),
+    };
+  }
+
+  /**
+   * Send to the current target; if Telegram says the group became a supergroup (a 400, so nothing
+   * was sent), follow it once and send there, and keep sending there for the rest of the job.
+   */
+  async #send(method: string, send: (target: Target) => Promise<unknown>): Promise<unknown> {
+    try {
+      return await send(this.#target());
+    } catch (err) {
+      const migrated = migratedChatId(err);
+      if (migrated === undefined || migrated === this.#chatId) throw err;
+      this.#o.logger.info({ method }, 'group was upgraded to a supergroup; sending there');
+      this.#chatId = migrated;
+      // Message ids do not carry over to the supergroup: a reply-to would be refused.
+      this.#replyTo = undefined;
+      return await send(this.#target());
+    }
   }
 
   async #step(
     step: string,
     kind: string,
     method: string,
-    send: () => Promise<unknown>,
+    send: (target: Target) => Promise<unknown>,
   ): Promise<LedgerOutcome<unknown>> {
     const { ledger, metrics, logger, pacer } = this.#o;
     const key = this.key(step);
     // Wait for our slot before claiming the step: a crash while waiting then loses nothing.
     if (pacer !== undefined && (await ledger.state(key)) === undefined) {
-      await pacer.wait(this.#o.botName, this.#o.chatId);
+      await pacer.wait(this.#o.botName, this.#chatId);
     }
-    const outcome = await ledger.once(key, () => metrics.track('telegram', method, send));
+    const outcome = await ledger.once(key, () =>
+      metrics.track('telegram', method, () => this.#send(method, send)),
+    );
     if (outcome.status === 'ran') metrics.repliesSent.inc({ kind });
     else if (outcome.status === 'unknown') {
       logger.warn(
