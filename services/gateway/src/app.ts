@@ -23,7 +23,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { cursorRunnerCallbackRoutes } from './routes/cursor-runner-callback.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
-import { telegramWebhookRoutes } from './routes/telegram-webhook.ts';
+import { telegramWebhook } from './routes/telegram-webhook.ts';
 
 /** What {@link createGateway} needs; the caller creates and closes the connections. */
 export interface GatewayDeps {
@@ -96,7 +96,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const app = new Koa({ proxy: false });
   const publicRouter = new Router();
   healthRoutes(publicRouter, { readiness, version });
-  telegramWebhookRoutes(publicRouter, {
+  const webhook = telegramWebhook({
     bots,
     queues,
     redis,
@@ -107,6 +107,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   });
+  webhook.register(publicRouter);
   cursorRunnerCallbackRoutes(publicRouter, {
     secret: config.WEBHOOK_SECRET,
     queues,
@@ -148,8 +149,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (servers !== undefined) throw new Error('gateway already started');
       await redisReady(redis, deps.startupRedisWaitMs ?? 5000);
       backlog.start();
+      const koa = app.callback();
       servers = {
-        main: new HttpServer(app.callback(), serverOptions),
+        // Webhook POSTs go straight to their handler; everything else through Koa.
+        main: new HttpServer((req, res) => {
+          const bot = webhook.match(req);
+          if (bot === null) void koa(req, res);
+          else void webhook.handle(req, res, bot);
+        }, serverOptions),
         ops: new HttpServer(opsApp.callback(), serverOptions),
       };
       const [port, opsPort] = await Promise.all([

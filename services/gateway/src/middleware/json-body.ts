@@ -41,12 +41,12 @@ const JSON_TYPE = 'application/json';
  * the webhook's hot path). A declared Content-Length over the limit is refused before reading; a
  * chunked body that grows over it is refused as soon as it does, and the connection is closed so
  * nothing more is read. Accepts `application/json` (any parameters) and a missing Content-Type.
+ * Throws an {@link HttpRejection} (400, 413, 415) for anything else.
  */
-export function jsonBody(opts: JsonBodyOptions) {
+export async function readJsonRequest(req: IncomingMessage, opts: JsonBodyOptions): Promise<unknown> {
   const { limit, errorBody } = opts;
   const maxDepth = opts.maxDepth ?? 128;
   const counted = opts.countRejections === true;
-  const optional = opts.optional === true;
   const reject: Reject = (status, reason, message, closeConnection = false) =>
     new HttpRejection({
       status,
@@ -54,7 +54,34 @@ export function jsonBody(opts: JsonBodyOptions) {
       ...(counted ? { reason } : {}),
       closeConnection,
     });
+  const headers = req.headers;
+  const declared = headers['content-length'];
+  const unreadBodyIsLarge = mayBeLarge(req);
+  const type = headers['content-type'];
+  if (type !== undefined && type !== '' && !isJson(type)) {
+    throw reject(415, 'unsupported_media_type', `Content-Type must be ${JSON_TYPE}`, unreadBodyIsLarge);
+  }
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    throw reject(415, 'unsupported_media_type', 'Content-Encoding is not supported', unreadBodyIsLarge);
+  }
+  if (declared !== undefined && Number(declared) > limit) {
+    throw reject(413, 'too_large', `body larger than ${limit} bytes`, true);
+  }
+  const raw = await readRaw(req, limit, reject);
+  if (exceedsDepth(raw, maxDepth)) {
+    throw reject(400, 'bad_request', `JSON nested deeper than ${maxDepth} levels`);
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw reject(400, 'bad_request', 'body is not valid JSON');
+  }
+}
 
+/** Koa middleware around {@link readJsonRequest}: leaves the parsed value in `ctx.state.body`. */
+export function jsonBody(opts: JsonBodyOptions) {
+  const optional = opts.optional === true;
   return async function jsonBody(ctx: Context, next: Next): Promise<void> {
     const headers = ctx.req.headers;
     const declared = headers['content-length'];
@@ -66,29 +93,7 @@ export function jsonBody(opts: JsonBodyOptions) {
       await next();
       return;
     }
-    const unreadBodyIsLarge = mayBeLarge(ctx.req);
-    const type = headers['content-type'];
-    if (type !== undefined && type !== '' && !isJson(type)) {
-      throw reject(415, 'unsupported_media_type', `Content-Type must be ${JSON_TYPE}`, unreadBodyIsLarge);
-    }
-    const encoding = headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      throw reject(415, 'unsupported_media_type', 'Content-Encoding is not supported', unreadBodyIsLarge);
-    }
-    if (declared !== undefined && Number(declared) > limit) {
-      throw reject(413, 'too_large', `body larger than ${limit} bytes`, true);
-    }
-    const raw = await readRaw(ctx.req, limit, reject);
-    if (exceedsDepth(raw, maxDepth)) {
-      throw reject(400, 'bad_request', `JSON nested deeper than ${maxDepth} levels`);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw reject(400, 'bad_request', 'body is not valid JSON');
-    }
-    (ctx.state as JsonBodyState).body = body;
+    (ctx.state as JsonBodyState).body = await readJsonRequest(ctx.req, opts);
     await next();
   };
 }

@@ -1,24 +1,22 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '@koa/router';
 import {
-  JOB_NAMES,
-  UPDATE_DEDUP_TTL_MS,
   chatLaneOf,
-  laneKey,
-  updateJobId,
-  type BotConfig,
   type BotRegistry,
   type Logger,
   type Queues,
   type TelegramUpdate,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { BacklogMonitor } from '../backlog-monitor.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
+import { sendRaw } from '../http-response.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { jsonBody, mayBeLarge, type JsonBodyState } from '../middleware/json-body.ts';
+import { mayBeLarge, readJsonRequest, type JsonBodyOptions } from '../middleware/json-body.ts';
+import { UpdateBatcher } from '../update-batcher.ts';
 
-/** Options of {@link telegramWebhookRoutes}. */
+/** Options of {@link telegramWebhook}. */
 export interface TelegramWebhookOptions {
   bots: BotRegistry;
   queues: Queues;
@@ -33,63 +31,53 @@ export interface TelegramWebhookOptions {
   bodyLimit: number;
   /** Retry-After (seconds) sent with 503. */
   retryAfterSeconds: number;
+  /** Most updates written in one Redis batch. @defaultValue 256 */
+  maxBatch?: number;
+}
+
+/** The webhook: one handler, reachable straight from node:http (hot path) or through Koa. */
+export interface TelegramWebhook {
+  /**
+   * The bot segment of a `POST /telegram/webhook[/:bot]` request: `null` when the request is not
+   * a webhook POST, `undefined` for the path without a bot.
+   */
+  match(req: IncomingMessage): string | undefined | null;
+  /** Answer one webhook request completely (never rejects). */
+  handle(req: IncomingMessage, res: ServerResponse, botName: string | undefined): Promise<void>;
+  /** Mount the same handler on a Koa router (405 for other methods; apps driven by `app.callback()`). */
+  register(router: Router): void;
 }
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
-
-// One EVALSHA instead of MULTI/ZADD/PEXPIRE/EXEC: the same atomic write in a quarter of the
-// commands, and without ioredis building a Pipeline object (which copies every script BullMQ
-// defined on the connection) for each update.
-const LANE_ADD_LUA = `
-local added = redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return added`;
-
-type LaneAdd = (key: string, updateId: string, ttlMs: number) => Promise<number>;
-
-function defineLaneAdd(redis: Redis): LaneAdd {
-  const client = redis as Redis & { trLaneAdd?: LaneAdd };
-  if (client.trLaneAdd === undefined) {
-    redis.defineCommand('trLaneAdd', { numberOfKeys: 1, lua: LANE_ADD_LUA });
-  }
-  const command = (client as Redis & { trLaneAdd: LaneAdd }).trLaneAdd;
-  return (key, updateId, ttlMs) => command.call(redis, key, updateId, ttlMs);
-}
 const NOT_DURABLE_LOG_INTERVAL_MS = 5000;
-
-type WebhookState = JsonBodyState & { bot: BotConfig };
+const WEBHOOK_PATH = '/telegram/webhook';
+const BOT_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * `POST /telegram/webhook` and `POST /telegram/webhook/:bot`: authenticate by secret token, read
  * and check the update, and answer 200 only once the update is durable in Redis (job + lane
  * entry). Anything that prevents that is a 503 with Retry-After, so Telegram keeps the update and
- * tries again. This is the hot path: no schema library, no per-request logging.
+ * tries again. This is the hot path: it runs on node:http directly (Koa's per-request context,
+ * middleware chain and router cost more than the rest of the request), with no schema library and
+ * no per-request logging; Redis writes are batched per event-loop turn ({@link UpdateBatcher}).
  */
-export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptions): void {
-  const { bots, queues, redis, prefix, backlog, metrics, logger } = opts;
+export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
+  const { bots, redis, backlog, metrics, logger } = opts;
   const retryAfter = { 'Retry-After': String(opts.retryAfterSeconds) };
-  const laneAdd = defineLaneAdd(redis);
+  const batcher = new UpdateBatcher({
+    queue: opts.queues.updates,
+    redis,
+    prefix: opts.prefix,
+    maxBatch: opts.maxBatch,
+  });
+  const bodyOptions: JsonBodyOptions = {
+    limit: opts.bodyLimit,
+    errorBody: error => ({ ok: false, error }),
+    countRejections: true,
+  };
   const badRequest = (error: string) =>
     new HttpRejection({ status: 400, body: { ok: false, error }, reason: 'bad_request' });
   let lastNotDurableLog = 0;
-
-  async function authenticateTelegram(ctx: Context, next: Next): Promise<void> {
-    const presented = ctx.req.headers[SECRET_HEADER];
-    const bot = bots.bySecret(typeof presented === 'string' ? presented : undefined);
-    const named = (ctx.params as Record<string, string | undefined>).bot;
-    // A secret of another bot, or an unknown bot name, gets the same answer as a wrong secret, so
-    // the endpoint does not reveal which bot names exist.
-    if (bot === undefined || (named !== undefined && named !== bot.name)) {
-      throw new HttpRejection({
-        status: 401,
-        body: 'Unauthorized',
-        reason: 'unauthorized',
-        closeConnection: mayBeLarge(ctx.req),
-      });
-    }
-    (ctx.state as WebhookState).bot = bot;
-    await next();
-  }
 
   function notDurable(bot: string, err: unknown): HttpRejection {
     const now = Date.now();
@@ -106,8 +94,21 @@ export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptio
     });
   }
 
-  async function storeUpdate(ctx: Context): Promise<void> {
-    const { body, bot } = ctx.state as WebhookState;
+  /** Returns 'new' or 'duplicate' once durable; throws an HttpRejection otherwise. */
+  async function store(req: IncomingMessage, botName: string | undefined): Promise<'new' | 'duplicate'> {
+    const presented = req.headers[SECRET_HEADER];
+    const bot = bots.bySecret(typeof presented === 'string' ? presented : undefined);
+    // A secret of another bot, or an unknown bot name, gets the same answer as a wrong secret, so
+    // the endpoint does not reveal which bot names exist.
+    if (bot === undefined || (botName !== undefined && botName !== bot.name)) {
+      throw new HttpRejection({
+        status: 401,
+        body: 'Unauthorized',
+        reason: 'unauthorized',
+        closeConnection: mayBeLarge(req),
+      });
+    }
+    const body = await readJsonRequest(req, bodyOptions);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw badRequest('body must be a JSON object (a Telegram Update)');
     }
@@ -129,42 +130,68 @@ export function telegramWebhookRoutes(router: Router, opts: TelegramWebhookOptio
       throw notDurable(bot.name, new Error(`Redis connection is ${redis.status}`));
     }
     const update = body as TelegramUpdate;
-    const jobId = updateJobId(bot.name, updateId);
-    const lane = chatLaneOf(update);
     const start = performance.now();
-    let duplicate: boolean;
+    let isNew: boolean;
     try {
-      // Both writes are idempotent (job id + dedup key; sorted-set member), so when one fails and
-      // Telegram retries, the retry completes the pair without creating a second job.
-      const [, laneReply] = await Promise.all([
-        queues.updates.add(
-          JOB_NAMES.telegramUpdate,
-          { bot: bot.name, update, lane, receivedAt: Date.now() },
-          { jobId, deduplication: { id: jobId, ttl: UPDATE_DEDUP_TTL_MS } },
-        ),
-        lane === null ? undefined : writeLane(laneKey(prefix, bot.name, lane), updateId),
-      ]);
-      // BullMQ answers a deduplicated add with the same job id, so "already stored" is read from the
-      // lane write instead (0 = the member was there). Updates without a lane count as new.
-      duplicate = laneReply === 0;
+      isNew = await batcher.submit({ bot: bot.name, updateId, update, lane: chatLaneOf(update) });
     } catch (err) {
       throw notDurable(bot.name, err);
     }
     metrics.enqueueDuration('updates', (performance.now() - start) / 1000);
-    metrics.enqueued(bot.name, duplicate ? 'duplicate' : 'new');
-    ctx.body = 'OK';
+    const result = isNew ? 'new' : 'duplicate';
+    metrics.enqueued(bot.name, result);
+    return result;
   }
 
-  /** ZADD + PEXPIRE, atomically; resolves with ZADD's reply (1 = added, 0 = was there). */
-  async function writeLane(key: string, updateId: number): Promise<number> {
-    return await laneAdd(key, String(updateId), UPDATE_DEDUP_TTL_MS);
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    botName: string | undefined,
+  ): Promise<void> {
+    const start = performance.now();
+    let status = 200;
+    try {
+      await store(req, botName);
+      sendRaw(res, 200, 'OK');
+    } catch (err) {
+      if (err instanceof HttpRejection) {
+        status = err.status;
+        if (err.reason !== undefined) metrics.rejection(err.reason);
+        sendRaw(res, err.status, err.body, err.headers, err.closeConnection);
+      } else {
+        status = 500;
+        logger.error({ err }, 'webhook failed with an unexpected error');
+        if (!res.headersSent) sendRaw(res, 500, { ok: false, error: 'Internal Server Error' });
+        else res.destroy();
+      }
+    } finally {
+      const route = botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`;
+      metrics.request(route, status, (performance.now() - start) / 1000);
+    }
   }
 
-  const body = jsonBody({
-    limit: opts.bodyLimit,
-    errorBody: error => ({ ok: false, error }),
-    countRejections: true,
-  });
-  router.post('/telegram/webhook', authenticateTelegram, body, storeUpdate);
-  router.post('/telegram/webhook/:bot', authenticateTelegram, body, storeUpdate);
+  return {
+    match(req) {
+      if (req.method !== 'POST') return null;
+      const url = req.url ?? '';
+      const query = url.indexOf('?');
+      let path = query === -1 ? url : url.slice(0, query);
+      if (path.length > WEBHOOK_PATH.length + 1 && path.endsWith('/')) path = path.slice(0, -1);
+      if (path === WEBHOOK_PATH || path === `${WEBHOOK_PATH}/`) return undefined;
+      if (!path.startsWith(`${WEBHOOK_PATH}/`)) return null;
+      const segment = path.slice(WEBHOOK_PATH.length + 1);
+      // Anything else under the path (encoded or nested) is left to Koa, which answers 404.
+      return BOT_SEGMENT.test(segment) ? segment : null;
+    },
+    handle,
+    register(router) {
+      const viaKoa = async (ctx: Context) => {
+        // The raw handler writes the whole answer; Koa must not touch the response.
+        ctx.respond = false;
+        await handle(ctx.req, ctx.res, (ctx.params as Record<string, string | undefined>).bot);
+      };
+      router.post(WEBHOOK_PATH, viaKoa);
+      router.post(`${WEBHOOK_PATH}/:bot`, viaKoa);
+    },
+  };
 }

@@ -1,0 +1,131 @@
+import {
+  JOB_NAMES,
+  createProducerConnection,
+  createQueues,
+  laneKey,
+  updateJobId,
+  type Queues,
+} from '@telegram-receiver/core';
+import { RedisServer, randomName } from '@telegram-receiver/testing';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { UpdateBatcher } from '../src/update-batcher.ts';
+
+const message = (updateId: number, chat: number) => ({
+  update_id: updateId,
+  message: { message_id: updateId, date: 1, chat: { id: chat, type: 'private' as const }, text: 'hi' },
+});
+
+/** Count the pipelines opened on `redis`: BullMQ's addBulk sends one pipeline per call. */
+function countPipelines(redis: Redis): { readonly count: number } {
+  const counter = { count: 0 };
+  const original = redis.pipeline.bind(redis);
+  redis.pipeline = ((...args: Parameters<Redis['pipeline']>) => {
+    counter.count++;
+    return original(...args);
+  }) as Redis['pipeline'];
+  return counter;
+}
+
+describe('UpdateBatcher.submit(update)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let probe: Redis;
+  let queues: Queues;
+  let prefix: string;
+
+  beforeAll(async () => {
+    server = await RedisServer.start({ appendOnly: false });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  beforeEach(async () => {
+    prefix = randomName('tr');
+    redis = createProducerConnection({ url: server.url, name: 'test-producer' });
+    probe = new Redis(server.url);
+    await new Promise(resolve => redis.once('ready', resolve));
+    queues = createQueues(redis, prefix);
+  });
+  afterEach(async () => {
+    await queues.updates.obliterate({ force: true }).catch(() => undefined);
+    await queues.updates.close();
+    await queues.callbacks.close();
+    redis.disconnect();
+    probe.disconnect();
+  });
+
+  it('should write every update of one event-loop turn in one Redis batch', async () => {
+    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
+    const pipelines = countPipelines(redis);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        batcher.submit({
+          bot: 'b',
+          updateId: i + 1,
+          update: message(i + 1, 1000 + (i % 5)),
+          lane: `chat:${1000 + (i % 5)}`,
+        }),
+      ),
+    );
+    expect(results.every(isNew => isNew)).toBe(true);
+    expect(pipelines.count).toBe(1);
+    const job = await queues.updates.getJob(updateJobId('b', 7));
+    expect(job?.name).toBe(JOB_NAMES.telegramUpdate);
+    expect(job?.data).toMatchObject({ bot: 'b', lane: 'chat:1001', update: message(7, 1001) });
+    expect(await probe.zrange(laneKey(prefix, 'b', 'chat:1001'), 0, -1)).toEqual([
+      '2',
+      '7',
+      '12',
+      '17',
+      '22',
+      '27',
+      '32',
+      '37',
+      '42',
+      '47',
+    ]);
+    expect(await probe.pttl(laneKey(prefix, 'b', 'chat:1001'))).toBeGreaterThan(86_000_000);
+  });
+
+  it('should flush early when maxBatch updates wait', async () => {
+    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix, maxBatch: 5 });
+    const pipelines = countPipelines(redis);
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        batcher.submit({ bot: 'b', updateId: i + 1, update: message(i + 1, 1), lane: 'chat:1' }),
+      ),
+    );
+    expect(pipelines.count).toBe(3);
+    expect(await queues.updates.getJobCountByTypes('waiting')).toBe(12);
+  });
+
+  it('should report a re-delivery in the same batch and in a later one as not new, with one job', async () => {
+    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
+    const u = { bot: 'b', updateId: 42, update: message(42, 9), lane: 'chat:9' };
+    expect(await Promise.all([batcher.submit(u), batcher.submit(u)])).toEqual([true, false]);
+    expect(await batcher.submit(u)).toBe(false);
+    expect(await queues.updates.getJobCountByTypes('waiting')).toBe(1);
+  });
+
+  it('should count an update without a lane as new and write no lane', async () => {
+    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
+    expect(await batcher.submit({ bot: 'b', updateId: 5, update: { update_id: 5 }, lane: null })).toBe(true);
+    expect(await probe.keys(`${prefix}:lane:*`)).toEqual([]);
+  });
+
+  it('should reject every waiter of a batch when Redis is gone', async () => {
+    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
+    await server.kill();
+    try {
+      const outcomes = await Promise.allSettled(
+        [1, 2, 3].map(id =>
+          batcher.submit({ bot: 'b', updateId: id, update: message(id, 1), lane: 'chat:1' }),
+        ),
+      );
+      expect(outcomes.map(o => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    } finally {
+      await server.restart();
+    }
+  });
+});
