@@ -9,7 +9,6 @@ export * from './queue-factory.ts';
 export { ConfigError, type ConfigIssue } from './errors/config-error.ts';
 export { ApiRejectedError } from './errors/api-rejected-error.ts';
 export { UpstreamUnreachableError } from './errors/upstream-unreachable-error.ts';
-export { NotDurableError } from './errors/not-durable-error.ts';
 export * from './settings-store.ts';
 export { createHttpAgent, HTTP_AGENT_DEFAULTS, type HttpAgentOptions } from './clients/http-agent.ts';
 export { classifyCallError, parseRetryAfter } from './clients/classify-error.ts';

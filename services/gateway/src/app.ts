@@ -123,6 +123,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     telegram: deps.admin?.telegram,
     settings: deps.admin?.settings,
     webhookBaseUrl: config.TELEGRAM_WEBHOOK_BASE_URL,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     logger,
   });
   mount(app, publicRouter, metrics, logger);

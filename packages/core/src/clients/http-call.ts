@@ -60,7 +60,7 @@ export async function httpCall(req: HttpCallRequest): Promise<RawResponse> {
     }
     req.logger?.debug(
       {
-        service: req.ctx.service,
+        upstream: req.ctx.service,
         method: req.ctx.method,
         status: res.statusCode,
         bytes: total,

@@ -99,7 +99,7 @@ export function createRetryPolicy(
       const err = 'error' in event ? event.error : undefined;
       logger.warn(
         {
-          service: (err as { service?: string } | undefined)?.service,
+          upstream: (err as { service?: string } | undefined)?.service,
           method: (err as { method?: string } | undefined)?.method,
           attempt: event.attempt,
           delayMs: event.delay,

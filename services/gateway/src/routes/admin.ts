@@ -26,6 +26,8 @@ export interface AdminRoutesOptions {
   settings?: SettingsStore | undefined;
   /** TELEGRAM_WEBHOOK_BASE_URL: set_webhook's default URL is `<base>/telegram/webhook/<bot>`. */
   webhookBaseUrl: string;
+  /** RETRY_AFTER_SECONDS, sent with a 503 when the settings cannot be stored. @defaultValue 5 */
+  retryAfterSeconds?: number;
   logger: Logger;
 }
 
@@ -164,7 +166,9 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
       } catch (err) {
         if (err instanceof InvalidSettingsError) throw fail(400, err.message);
         logger.warn({ err }, 'admin: settings not stored: Redis unavailable');
-        throw fail(503, 'settings not stored: Redis unavailable, retry later', { 'Retry-After': '5' });
+        throw fail(503, 'settings not stored: Redis unavailable, retry later', {
+          'Retry-After': String(opts.retryAfterSeconds ?? 5),
+        });
       }
     });
   }
