@@ -81,6 +81,9 @@ export async function parseBody(contentType: string | undefined, raw: Buffer): P
           contentType: value.type || 'application/octet-stream',
           size: bytes.length,
           firstBytesHex: bytes.subarray(0, 4).toString('hex'),
+          ...(value.type.startsWith('text/')
+            ? { textHead: bytes.subarray(0, 16_384).toString('utf8').slice(0, 4096) }
+            : {}),
           bytes,
         };
       }

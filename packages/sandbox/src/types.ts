@@ -55,6 +55,8 @@ export interface UploadedFileInfo {
   size: number;
   /** First 4 bytes as lower-case hex: `4f676753` is `OggS`. */
   firstBytesHex: string;
+  /** For text/* uploads (e.g. an output.txt document): the first 4096 characters, so tests can read what the bot sent. */
+  textHead?: string;
 }
 
 export type FaultRule = {

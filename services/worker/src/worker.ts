@@ -171,7 +171,18 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     probe.on('error', (err: Error) => logger.debug({ err }, 'redis probe connection error'));
     connections.push(probe);
 
+    // The ops listener comes first: /health must answer while Redis is still unreachable (a liveness
+    // probe would otherwise restart a pod that is only waiting), and /ready says why it is not ready.
+    ops = createOpsServer({ registry: metrics.registry, ready, logger });
+    ops.listen(opts.opsPort ?? config.OPS_PORT, opts.opsHost ?? '0.0.0.0');
+    await once(ops, 'listening');
+    const opsPort = (ops.address() as AddressInfo).port;
+
     queues = createQueues(commands, prefix);
+    // Connection errors surface on the queues too; ioredis reconnects, so they are only worth a debug line.
+    for (const queue of [queues.updates, queues.callbacks]) {
+      queue.on('error', (err: Error) => logger.debug({ err, queue: queue.name }, 'queue connection error'));
+    }
     settings = new SettingsStore({ redis: commands, subscriber, prefix, logger });
     await settings.start();
     const ledger = new SendLedger({ redis: commands, prefix });
@@ -240,11 +251,6 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         }
       });
     }
-
-    ops = createOpsServer({ registry: metrics.registry, ready, logger });
-    ops.listen(opts.opsPort ?? config.OPS_PORT, opts.opsHost ?? '0.0.0.0');
-    await once(ops, 'listening');
-    const opsPort = (ops.address() as AddressInfo).port;
 
     for (const worker of workers) {
       worker

@@ -81,7 +81,8 @@ export function createCallbackProcessor(
     if (elevenLabs === undefined) return undefined;
     if (await replies.happened('voice')) return 'voice';
     if (await replies.happened('audio')) return 'audio';
-    const spoken = cleanText(result.output);
+    // Spoken by a third party (ElevenLabs): scrub secrets before the text leaves the process.
+    const spoken = opts.redactor.redact(cleanText(result.output));
     if (!result.success || spoken === '' || spoken.length > maxSpokenChars) return undefined;
     let speech;
     try {
@@ -124,9 +125,9 @@ export function createCallbackProcessor(
       const spoken = await speak(replies, result, log);
       if (spoken !== undefined) return { outcome: spoken };
     }
-    const parts = splitMessage(formatResult(result, { debug }));
+    const parts = splitMessage(formatResult(result, { debug, redactor: opts.redactor }));
     if (shouldSendAsDocument(parts)) {
-      const plain = cleanText(result.success ? result.output : result.error);
+      const plain = opts.redactor.redact(cleanText(result.success ? result.output : result.error));
       await replies.text('reply:0', documentNotice(result, plain.length));
       await replies.document('document', {
         data: new TextEncoder().encode(plain),

@@ -6,7 +6,17 @@ import { htmlToPlain } from '../../src/processors/chat-replies.ts';
 import { OUTPUT_FILENAME } from '../../src/processors/callback-processor.ts';
 import { splitMessage } from '../../src/format/split-message.ts';
 import { callbackStateKey, saveCallbackState } from '../../src/updates/callback-state.ts';
-import { newBot, newChatId, startHarness, textOf, textUpdate, voiceUpdate, type Harness } from './harness.ts';
+import {
+  ELEVENLABS_KEY,
+  WEBHOOK_SECRET,
+  newBot,
+  newChatId,
+  startHarness,
+  textOf,
+  textUpdate,
+  voiceUpdate,
+  type Harness,
+} from './harness.ts';
 
 let redisServer: RedisServer;
 let h: Harness | undefined;
@@ -254,5 +264,49 @@ describe('callback processor', () => {
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
     expect(textOf(reply!)).toBe('done!');
     await waitFor(async () => (await h!.redis.exists(callbackStateKey(requestId))) === 0);
+  });
+
+  it('should scrub known secrets from agent output in messages and in output.txt', async () => {
+    h = await startHarness({ redisUrl: redisServer.url });
+    const leak = `config: WEBHOOK_SECRET=${WEBHOOK_SECRET} key=${ELEVENLABS_KEY} token=${h.bots[0]!.token}`;
+    for (const [size, method] of [
+      [0, 'sendMessage'],
+      [60_000, 'sendDocument'],
+    ] as const) {
+      const chat = newChatId();
+      const requestId = randomName('telegram-leak');
+      await saveCallbackState(h.redis, requestId, {
+        chat_id: chat,
+        message_id: 5,
+        prompt: 'p',
+        original_was_audio: false,
+        created_at: new Date().toISOString(),
+        bot: h.bots[0]!.name,
+      });
+      const output = `${leak}\n${'x'.repeat(size)}`;
+      await h.queues.callbacks.add(
+        'cursor-runner-callback',
+        {
+          result: {
+            requestId,
+            success: true,
+            iterations: 1,
+            maxIterations: 25,
+            output,
+            error: null,
+            exitCode: 0,
+          },
+          receivedAt: Date.now(),
+        },
+        { jobId: callbackJobId(requestId) },
+      );
+      const [call] = await h.waitForSent(method, chat, 1);
+      // A document's text is recorded by the sandbox as `textHead`; messages as their text.
+      const seen = JSON.stringify(call!.body) + h.sent('sendMessage', chat).map(textOf).join('\n');
+      if (method === 'sendDocument') expect(JSON.stringify(call!.body)).toContain('textHead');
+      expect(seen).toContain('[REDACTED]');
+      for (const secret of [WEBHOOK_SECRET, ELEVENLABS_KEY, h.bots[0]!.token])
+        expect(seen).not.toContain(secret);
+    }
   });
 });
