@@ -305,8 +305,9 @@ describe('callback processor', () => {
       const seen = JSON.stringify(call!.body) + h.sent('sendMessage', chat).map(textOf).join('\n');
       if (method === 'sendDocument') expect(JSON.stringify(call!.body)).toContain('textHead');
       expect(seen).toContain('[REDACTED]');
-      for (const secret of [WEBHOOK_SECRET, ELEVENLABS_KEY, h.bots[0]!.token])
+      for (const secret of [WEBHOOK_SECRET, ELEVENLABS_KEY, h.bots[0]!.token]) {
         expect(seen).not.toContain(secret);
+      }
     }
   });
 });
