@@ -28,6 +28,11 @@ export interface IngestOptions {
   targets?: TargetName[];
   /** Fixed arrival rates, req/s. @defaultValue [1000, 2000] */
   rates?: number[];
+  /**
+   * Saturation rounds per target, interleaved across targets; the ratios use the median, which
+   * resists bursts of other work on a shared machine. @defaultValue 3 (1 when `quick`)
+   */
+  rounds?: number;
   /** Connections of the saturation phase. @defaultValue 64 */
   concurrency?: number;
   /** Phase lengths in ms, overriding `quick` (tests use very short ones). */
@@ -168,9 +173,13 @@ function plan(opts: IngestOptions): PhasePlan {
       ? { warmUp: 1000, saturation: 3000, open: 2000 }
       : { warmUp: 3000, saturation: 10_000, open: 10_000 });
   const concurrency = opts.concurrency ?? 64;
+  const rounds = opts.rounds ?? (opts.quick ? 1 : 3);
   return [
     { phase: 'warm-up', load: { mode: 'saturate', concurrency: 16, durationMs: s.warmUp } },
-    { phase: 'saturation', load: { mode: 'saturate', concurrency, durationMs: s.saturation } },
+    ...Array.from({ length: rounds }, (_, r) => ({
+      phase: rounds === 1 ? 'saturation' : `saturation ${r + 1}/${rounds}`,
+      load: { mode: 'saturate' as const, concurrency, durationMs: s.saturation },
+    })),
     ...(opts.rates ?? [1000, 2000]).map(rate => ({
       phase: `open ${rate}/s`,
       load: { mode: 'open' as const, rate, durationMs: s.open },

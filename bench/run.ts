@@ -1,7 +1,7 @@
 // `make bench` → `node bench/run.ts [benchmark]`. Benchmarks are registered in BENCHMARKS below:
 // each one runs, returns a JSON-able report and its Markdown, and gets a results file
 // bench/results/<name>-<date>.json. Env: BENCH_QUICK=1 (2–3 s phases), BENCH_TARGETS=raw-http,gateway,
-// BENCH_RATES=1000,2000, BENCH_CONCURRENCY=64.
+// BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';

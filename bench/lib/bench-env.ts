@@ -18,7 +18,7 @@ const MAX_CONCURRENCY = 1024;
 
 /**
  * Ingest options from the environment: BENCH_QUICK=1 (2–3 s phases), BENCH_TARGETS (comma list of
- * raw-http, grammy-koa, gateway), BENCH_RATES (req/s, comma list), BENCH_CONCURRENCY (saturation
+ * raw-http, grammy-koa, gateway), BENCH_RATES (req/s, comma list), BENCH_ROUNDS (saturation rounds), BENCH_CONCURRENCY (saturation
  * connections). Unset or empty means the default.
  */
 export function ingestOptionsFromEnv(
@@ -47,8 +47,16 @@ export function ingestOptionsFromEnv(
       throw new BenchSettingError(`BENCH_CONCURRENCY: an integer 1–${MAX_CONCURRENCY}, e.g. 64`);
     }
   }
+  let rounds: number | undefined;
+  if (env.BENCH_ROUNDS !== undefined && env.BENCH_ROUNDS.trim() !== '') {
+    rounds = Number(env.BENCH_ROUNDS);
+    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) {
+      throw new BenchSettingError('BENCH_ROUNDS: saturation rounds per target, an integer 1–10, e.g. 3');
+    }
+  }
   return {
     quick,
+    ...(rounds ? { rounds } : {}),
     ...(targets ? { targets: [...new Set(targets)] as TargetName[] } : {}),
     ...(rates ? { rates } : {}),
     ...(concurrency ? { concurrency } : {}),

@@ -5,7 +5,13 @@ describe('ingestOptionsFromEnv', () => {
   it('should use the defaults when nothing is set or values are empty', () => {
     expect(ingestOptionsFromEnv({})).toEqual({ quick: false });
     expect(
-      ingestOptionsFromEnv({ BENCH_QUICK: '', BENCH_TARGETS: ' ', BENCH_RATES: '', BENCH_CONCURRENCY: '' }),
+      ingestOptionsFromEnv({
+        BENCH_QUICK: '',
+        BENCH_TARGETS: ' ',
+        BENCH_RATES: '',
+        BENCH_CONCURRENCY: '',
+        BENCH_ROUNDS: '',
+      }),
     ).toEqual({ quick: false });
   });
 
@@ -16,8 +22,15 @@ describe('ingestOptionsFromEnv', () => {
         BENCH_TARGETS: 'gateway, raw-http,gateway',
         BENCH_RATES: '500,1500',
         BENCH_CONCURRENCY: '32',
+        BENCH_ROUNDS: '5',
       }),
-    ).toEqual({ quick: true, targets: ['gateway', 'raw-http'], rates: [500, 1500], concurrency: 32 });
+    ).toEqual({
+      quick: true,
+      rounds: 5,
+      targets: ['gateway', 'raw-http'],
+      rates: [500, 1500],
+      concurrency: 32,
+    });
   });
 
   it('should reject malformed values with a message that says what to set', () => {
@@ -34,6 +47,9 @@ describe('ingestOptionsFromEnv', () => {
       [{ BENCH_CONCURRENCY: '0' }, /BENCH_CONCURRENCY: an integer/],
       [{ BENCH_CONCURRENCY: '2.5' }, /BENCH_CONCURRENCY/],
       [{ BENCH_CONCURRENCY: '100000' }, /BENCH_CONCURRENCY/],
+      [{ BENCH_ROUNDS: '0' }, /BENCH_ROUNDS: saturation rounds per target/],
+      [{ BENCH_ROUNDS: 'many' }, /BENCH_ROUNDS/],
+      [{ BENCH_ROUNDS: '11' }, /BENCH_ROUNDS/],
     ];
     for (const [env, message] of cases) {
       expect(() => ingestOptionsFromEnv(env)).toThrow(BenchSettingError);

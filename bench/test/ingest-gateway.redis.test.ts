@@ -10,6 +10,7 @@ describe('runIngest', () => {
       const report = await runIngest({
         targets: ['gateway'],
         rates: [200],
+        rounds: 1,
         concurrency: 8,
         phaseMs: { warmUp: 300, saturation: 500, open: 500 },
       });

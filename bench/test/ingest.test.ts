@@ -7,6 +7,7 @@ describe('runIngest', () => {
     const report = await runIngest({
       targets: ['raw-http'],
       rates: [200],
+      rounds: 1,
       concurrency: 4,
       phaseMs: { warmUp: 200, saturation: 300, open: 300 },
       log: line => lines.push(line),
