@@ -7,6 +7,7 @@ import {
   type Logger,
   type UpdateJobData,
 } from '@telegram-receiver/core';
+import { LuaScript } from '../redis/lua-script.ts';
 
 /** What the gate needs of a job (any `Job<UpdateJobData, …>` fits). */
 export type LaneJob = Pick<Job<UpdateJobData>, 'id' | 'data' | 'timestamp' | 'moveToDelayed'>;
@@ -36,27 +37,38 @@ export type LaneDecision = 'proceed' | 'delayed';
 
 // Add ourselves if missing (the gateway's write was lost or the lane expired), keep the lane alive,
 // and return the head, in one round trip. KEYS[1] lane; ARGV: member, score, ttl ms.
-const ENTER_SCRIPT = `
+const ENTER_SCRIPT = new LuaScript(
+  `
 redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)
 return head[1]
-`;
+`,
+  1,
+);
 
 // Remove a dead head only if it still is the head (another replica may have done it, and the
 // gateway may have added it back since).
-const REMOVE_HEAD_SCRIPT = `
+const REMOVE_HEAD_SCRIPT = new LuaScript(
+  `
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)
 if head[1] == ARGV[1] then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0
-`;
+`,
+  1,
+);
 
 // Leave the lane and name the new head. KEYS[1] lane; ARGV[1] member.
-const LEAVE_SCRIPT = `
+const LEAVE_SCRIPT = new LuaScript(
+  `
 redis.call('ZREM', KEYS[1], ARGV[1])
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)
 return head[1]
-`;
+`,
+  1,
+);
+
+const TTL_ARG = String(UPDATE_DEDUP_TTL_MS);
 
 /** Job states after which a lane's head will never run again (or was never enqueued). */
 const DEAD_STATES = new Set(['completed', 'failed', 'unknown']);
@@ -102,19 +114,12 @@ export class LaneGate {
     const key = laneKey(this.#prefix, bot, lane);
     const member = String(update.update_id);
     for (let removals = 0; ; removals++) {
-      const head = (await this.#redis.eval(
-        ENTER_SCRIPT,
-        1,
-        key,
-        member,
-        member,
-        String(UPDATE_DEDUP_TTL_MS),
-      )) as string | null;
+      const head = (await ENTER_SCRIPT.run(this.#redis, [key], [member, member, TTL_ARG])) as string | null;
       if (head === null || head === member) return 'proceed';
       const headId = updateJobId(bot, Number(head));
       const state = await this.#queue.getJobState(headId);
       if (!DEAD_STATES.has(state) || removals >= MAX_STALE_REMOVALS) break;
-      const removed = await this.#redis.eval(REMOVE_HEAD_SCRIPT, 1, key, head);
+      const removed = await REMOVE_HEAD_SCRIPT.run(this.#redis, [key], [head]);
       if (removed === 1) {
         this.#logger?.warn({ lane: key, head, state, jobId: job.id }, 'removed a dead head from its lane');
       }
@@ -136,7 +141,7 @@ export class LaneGate {
     const { lane, bot, update } = job.data;
     if (lane === null || lane === undefined) return;
     const key = laneKey(this.#prefix, bot, lane);
-    const next = (await this.#redis.eval(LEAVE_SCRIPT, 1, key, String(update.update_id))) as string | null;
+    const next = (await LEAVE_SCRIPT.run(this.#redis, [key], [String(update.update_id)])) as string | null;
     if (next !== null) await this.#promote(updateJobId(bot, Number(next)));
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { ElevenLabsPort } from './ports.ts';
 
 /** Options of {@link ProviderSlots}. */
@@ -30,7 +31,8 @@ export class SlotsBusyError extends Error {
 }
 
 // Drop expired leases, then take a slot if one is free. KEYS[1] set; ARGV: token, limit, lease ms.
-const ACQUIRE_SCRIPT = `
+const ACQUIRE_SCRIPT = new LuaScript(
+  `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -40,7 +42,9 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   return 1
 end
 return 0
-`;
+`,
+  1,
+);
 
 /**
  * A cluster-wide counting semaphore in one Redis sorted set (member = holder, score = lease end),
@@ -68,7 +72,7 @@ export class ProviderSlots {
     const started = Date.now();
     let pause = 25;
     for (;;) {
-      const got = await this.#redis.eval(ACQUIRE_SCRIPT, 1, this.#key, token, this.#limit, this.#leaseMs);
+      const got = await ACQUIRE_SCRIPT.run(this.#redis, [this.#key], [token, this.#limit, this.#leaseMs]);
       if (got === 1) break;
       const waited = Date.now() - started;
       if (waited >= this.#maxWaitMs) throw new SlotsBusyError(this.#key, waited);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.ts';
 
 /** A rate as "one every `intervalMs`, with bursts of up to `burst`". */
 export interface PaceRate {
@@ -24,7 +25,8 @@ export interface SendPacerOptions {
 // GCRA with reservation, for two keys at once (the chat and the bot): each call books the next
 // free slot on both and returns how long to wait for the later one, in one round trip. Keys expire
 // once their theoretical arrival time has passed. KEYS: chat, bot. ARGV: interval/burst of each.
-const RESERVE_SCRIPT = `
+const RESERVE_SCRIPT = new LuaScript(
+  `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wait = 0
@@ -39,7 +41,9 @@ for i = 1, 2 do
   redis.call('SET', KEYS[i], newTat, 'PX', math.max(1, newTat - now))
 end
 return wait
-`;
+`,
+  2,
+);
 
 const DEFAULTS = {
   privateChat: { intervalMs: 1000, burst: 3 },
@@ -74,15 +78,10 @@ export class SendPacer {
     const chatRate = chatId < 0 ? this.#o.groupChat : this.#o.privateChat;
     const { bot: botRate } = this.#o;
     // One hash tag per bot keeps both keys in one Redis Cluster slot.
-    const wait = (await this.#redis.eval(
-      RESERVE_SCRIPT,
-      2,
-      `${this.#prefix}:pace:{${bot}}:chat:${chatId}`,
-      `${this.#prefix}:pace:{${bot}}:all`,
-      String(chatRate.intervalMs),
-      String(chatRate.burst),
-      String(botRate.intervalMs),
-      String(botRate.burst),
+    const wait = (await RESERVE_SCRIPT.run(
+      this.#redis,
+      [`${this.#prefix}:pace:{${bot}}:chat:${chatId}`, `${this.#prefix}:pace:{${bot}}:all`],
+      [chatRate.intervalMs, chatRate.burst, botRate.intervalMs, botRate.burst],
     )) as number;
     return Math.min(Math.max(0, wait), this.#o.maxWaitMs);
   }
