@@ -23,6 +23,16 @@ export type LedgerOutcome<T> =
   /** The step ran now and failed in a way that may still have had its effect (a timeout, a dropped connection): not repeated. */
   | { status: 'unknown'; error: unknown };
 
+/** Options of {@link SendLedger.once}. */
+export interface OnceOptions {
+  /**
+   * Runs only when this attempt claimed the step, just before the step itself (e.g. storing the
+   * record its answer will need). It has no outside effect, so when it fails the claim is given
+   * back and its error thrown: a retry then prepares and runs the step again.
+   */
+  prepare?: () => Promise<unknown>;
+}
+
 /**
  * Whether a failed call may have reached the service and had its effect. The typed upstream errors
  * say so; anything else is assumed to have, because a lost reply is better than a duplicate one.
@@ -61,13 +71,24 @@ export class SendLedger {
    * Run `fn` unless the step `key` already ran or may have run. Keys: `<bot>:<update_id>:<step>` for
    * updates, `<requestId>:<step>` for callbacks. Throws the error of `fn` when it certainly had no
    * effect (so the job can retry), and Redis errors (the step was then not attempted, or is marked pending).
+   * A step that needs something stored first passes it as `opts.prepare`: one round trip fewer
+   * than asking {@link state} before the claim.
    */
-  async once<T>(key: string, fn: () => Promise<T>): Promise<LedgerOutcome<T>> {
+  async once<T>(key: string, fn: () => Promise<T>, opts: OnceOptions = {}): Promise<LedgerOutcome<T>> {
     const redisKey = this.keyOf(key);
     const claimed = await this.#redis.set(redisKey, 'pending', 'EX', this.#ttlSeconds, 'NX');
     if (claimed === null) {
       const previous = await this.#redis.get(redisKey);
       return { status: 'skipped', previous: previous === 'done' ? 'done' : 'pending' };
+    }
+    if (opts.prepare !== undefined) {
+      try {
+        await opts.prepare();
+      } catch (err) {
+        // Nothing was sent yet: give the step back so a retry does it all again.
+        await this.#redis.del(redisKey);
+        throw err;
+      }
     }
     let value: T;
     try {

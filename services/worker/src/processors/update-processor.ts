@@ -111,37 +111,46 @@ export function createUpdateProcessor(
       return 'local-command';
     }
     const requestId = requestIdFor(bot.name, job.data.update.update_id, job.data.receivedAt);
-    // A retry after cursor-runner took the prompt must not recreate a record its callback removed.
-    if (!(await replies.happened('cursor'))) {
-      await saveCallbackState(
-        opts.redis,
-        requestId,
-        {
-          chat_id: p.chatId,
-          message_id: p.messageId,
-          prompt: p.text,
-          original_was_audio: p.originalWasAudio,
-          created_at: new Date().toISOString(),
-          bot: bot.name,
-        },
-        stateTtl,
-      );
-    }
     let handedOver;
+    let stored = false;
     try {
-      handedOver = await opts.ledger.once(replies.key('cursor'), () =>
-        opts.metrics.track('cursor-runner', 'iterateAsync', () =>
-          opts.cursorRunner.iterateAsync({
-            id: requestId,
-            prompt: p.text,
-            callbackUrl: opts.callbackUrl,
-            repository: '',
-            branchName: 'main',
-            maxIterations: 25,
-          }),
-        ),
+      handedOver = await opts.ledger.once(
+        replies.key('cursor'),
+        () =>
+          opts.metrics.track('cursor-runner', 'iterateAsync', () =>
+            opts.cursorRunner.iterateAsync({
+              id: requestId,
+              prompt: p.text,
+              callbackUrl: opts.callbackUrl,
+              repository: '',
+              branchName: 'main',
+              maxIterations: 25,
+            }),
+          ),
+        {
+          // Stored only by the attempt that claimed the step: a retry after cursor-runner took the
+          // prompt must not recreate a record its callback removed.
+          prepare: async () => {
+            await saveCallbackState(
+              opts.redis,
+              requestId,
+              {
+                chat_id: p.chatId,
+                message_id: p.messageId,
+                prompt: p.text,
+                original_was_audio: p.originalWasAudio,
+                created_at: new Date().toISOString(),
+                bot: bot.name,
+              },
+              stateTtl,
+            );
+            stored = true;
+          },
+        },
       );
     } catch (err) {
+      // The record could not be stored (cursor-runner was not called): the job's own failure path.
+      if (!stored) throw err;
       // cursor-runner certainly did not take the prompt: retry while attempts remain.
       if (rateLimitDelayMs(err) !== undefined || (isTransient(err) && !isLastAttempt(job))) throw err;
       log.warn({ requestId, reason: describe(err) }, 'cursor-runner did not take the prompt');

@@ -137,3 +137,61 @@ describe('SendLedger.once', () => {
     expect(await ledger.state(hostile)).toBe('done');
   });
 });
+
+describe('SendLedger.once with prepare', () => {
+  it('should prepare right before the step, only on the attempt that claims it', async () => {
+    const ledger = newLedger();
+    const order: string[] = [];
+    const first = await ledger.once(
+      'k',
+      async () => {
+        order.push('step');
+        return 1;
+      },
+      { prepare: async () => order.push('prepare') },
+    );
+    const retry = await ledger.once(
+      'k',
+      async () => {
+        order.push('step again');
+        return 2;
+      },
+      { prepare: async () => order.push('prepare again') },
+    );
+    expect(first).toEqual({ status: 'ran', value: 1 });
+    expect(retry).toEqual({ status: 'skipped', previous: 'done' });
+    expect(order).toEqual(['prepare', 'step']);
+  });
+
+  it('should give the step back and skip it when prepare fails, so a retry does both', async () => {
+    const ledger = newLedger();
+    let steps = 0;
+    const failure = new Error('could not store the record');
+    await expect(
+      ledger.once('k', async () => ++steps, {
+        prepare: async () => {
+          throw failure;
+        },
+      }),
+    ).rejects.toBe(failure);
+    expect(steps).toBe(0);
+    expect(await ledger.state('k')).toBeUndefined();
+    const retry = await ledger.once('k', async () => ++steps, { prepare: async () => undefined });
+    expect(retry).toEqual({ status: 'ran', value: 1 });
+  });
+
+  it('should not prepare while another attempt holds the step', async () => {
+    const ledger = newLedger();
+    let prepared = 0;
+    let release: () => void = () => undefined;
+    const running = ledger.once('k', () => new Promise<void>(resolve => (release = resolve)), {
+      prepare: async () => prepared++,
+    });
+    await expect.poll(() => prepared).toBe(1);
+    const concurrent = await ledger.once('k', async () => undefined, { prepare: async () => prepared++ });
+    expect(concurrent).toEqual({ status: 'skipped', previous: 'pending' });
+    release();
+    await running;
+    expect(prepared).toBe(1);
+  });
+});
