@@ -34,6 +34,7 @@ export class GatewayMetrics {
   readonly #duration: Histogram<'route' | 'status'>;
   readonly #enqueue: Histogram<'queue'>;
   readonly #rejections: Counter<'reason'>;
+  readonly #batchSize: Histogram;
   readonly #enqueued: Counter<'bot' | 'result'>;
   readonly #backlog: Gauge<'queue'>;
   readonly #requestChildren = new Map<
@@ -57,6 +58,12 @@ export class GatewayMetrics {
       help: 'Time from request start to response, by route pattern and status code.',
       labelNames: ['route', 'status'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#batchSize = new Histogram({
+      name: 'webhook_batch_size',
+      help: 'Updates written to Redis in one batch (those that arrived in one event-loop turn).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     });
     this.#enqueue = new Histogram({
@@ -97,6 +104,11 @@ export class GatewayMetrics {
     }
     child.count.inc();
     child.duration.observe(seconds);
+  }
+
+  /** Size of one Redis write batch of the webhook (updates that arrived in one event-loop turn). */
+  batchSize(size: number): void {
+    this.#batchSize.observe(size);
   }
 
   enqueueDuration(queue: string, seconds: number): void {

@@ -1,12 +1,6 @@
-import {
-  JOB_NAMES,
-  UPDATE_DEDUP_TTL_MS,
-  laneKey,
-  updateJobId,
-  type TelegramUpdate,
-  type UpdatesQueue,
-} from '@telegram-receiver/core';
+import type { TelegramUpdate, UpdatesQueue } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
+import { UpdateWriter } from './update-writer.ts';
 
 /** One update waiting to be written. */
 export interface PendingUpdate {
@@ -25,19 +19,9 @@ export interface UpdateBatcherOptions {
   prefix: string;
   /** Flush at once when this many updates wait, without waiting for the end of the tick. @defaultValue 256 */
   maxBatch?: number;
+  /** Called with the size of every batch written (the batch-size metric). */
+  onBatch?: (size: number) => void;
 }
-
-// ZADD + PEXPIRE for every lane of a batch in one atomic call; replies 1 (new member) or 0 (already
-// there) per key. All keys share the queue's slot when QUEUE_PREFIX carries a hash tag (Cluster).
-const LANES_ADD_LUA = `
-local replies = {}
-for i = 1, #KEYS do
-  replies[i] = redis.call('ZADD', KEYS[i], ARGV[i + 1], ARGV[i + 1])
-  redis.call('PEXPIRE', KEYS[i], ARGV[1])
-end
-return replies`;
-
-type LanesAdd = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
 
 interface Waiter {
   resolve: (isNew: boolean) => void;
@@ -46,30 +30,25 @@ interface Waiter {
 
 /**
  * Makes updates durable in batches: every update that arrives during one turn of the event loop
- * is written with one BullMQ `addBulk` (one pipeline) and one lane script, instead of two Redis
- * round trips per update. On this path the socket writes cost more than everything else, so
- * batching is what lets the gateway keep up with a raw HTTP server; the added latency is at most one
- * event-loop turn. Any failure in a batch fails every waiter of it (503): some of its writes may
- * have landed, which is harmless because every write is idempotent and Telegram's retry completes
- * them.
+ * is written by one atomic Lua call ({@link UpdateWriter}: BullMQ jobs + lane entries) instead of
+ * Redis round trips per update. On this path the socket writes and per-job script calls cost more
+ * than the HTTP exchange itself, so batching is what lets the gateway keep up with a raw HTTP
+ * server; the added latency is at most one event-loop turn. Any error fails every waiter of the
+ * batch (503, so Telegram retries); what the script wrote before the error is harmless, because
+ * every write is idempotent and the retry completes the batch.
  */
 export class UpdateBatcher {
-  readonly #queue: UpdatesQueue;
-  readonly #prefix: string;
+  readonly #writer: UpdateWriter;
   readonly #maxBatch: number;
-  readonly #lanesAdd: LanesAdd;
+  readonly #onBatch: ((size: number) => void) | undefined;
   #pending: PendingUpdate[] = [];
   #waiters: Waiter[] = [];
   #scheduled: NodeJS.Immediate | undefined;
 
   constructor(opts: UpdateBatcherOptions) {
-    this.#queue = opts.queue;
-    this.#prefix = opts.prefix;
+    this.#writer = new UpdateWriter({ queue: opts.queue, redis: opts.redis, prefix: opts.prefix });
     this.#maxBatch = opts.maxBatch ?? 256;
-    const client = opts.redis as Redis & { trLanesAdd?: LanesAdd };
-    if (client.trLanesAdd === undefined) opts.redis.defineCommand('trLanesAdd', { lua: LANES_ADD_LUA });
-    const command = (opts.redis as Redis & { trLanesAdd: LanesAdd }).trLanesAdd;
-    this.#lanesAdd = (numKeys, ...args) => command.call(opts.redis, numKeys, ...args);
+    this.#onBatch = opts.onBatch;
   }
 
   /**
@@ -93,6 +72,7 @@ export class UpdateBatcher {
     this.#pending = [];
     this.#waiters = [];
     if (batch.length === 0) return;
+    this.#onBatch?.(batch.length);
     this.#write(batch).then(
       isNew => {
         waiters.forEach((waiter, i) => waiter.resolve(isNew[i] === true));
@@ -104,31 +84,6 @@ export class UpdateBatcher {
   }
 
   async #write(batch: PendingUpdate[]): Promise<boolean[]> {
-    const receivedAt = Date.now();
-    const jobs = batch.map(u => {
-      const jobId = updateJobId(u.bot, u.updateId);
-      return {
-        name: JOB_NAMES.telegramUpdate,
-        data: { bot: u.bot, update: u.update, lane: u.lane, receivedAt },
-        opts: { jobId, deduplication: { id: jobId, ttl: UPDATE_DEDUP_TTL_MS } },
-      };
-    });
-    const keys: string[] = [];
-    const ids: string[] = [];
-    for (const u of batch) {
-      if (u.lane === null) continue;
-      keys.push(laneKey(this.#prefix, u.bot, u.lane));
-      ids.push(String(u.updateId));
-    }
-    // Both writes are idempotent (job id + dedup key; sorted-set member), so after a partial
-    // failure Telegram's retry completes the pair without a second job.
-    const [, laneReplies] = await Promise.all([
-      this.#queue.addBulk(jobs),
-      keys.length === 0 ? [] : this.#lanesAdd(keys.length, ...keys, UPDATE_DEDUP_TTL_MS, ...ids),
-    ]);
-    // BullMQ answers a deduplicated add with the existing id, so "already stored" is read from the
-    // lane write (0 = the member was there). Updates without a lane count as new.
-    let next = 0;
-    return batch.map(u => (u.lane === null ? true : laneReplies[next++] === 1));
+    return await this.#writer.write(batch);
   }
 }

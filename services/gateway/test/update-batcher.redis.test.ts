@@ -16,17 +16,6 @@ const message = (updateId: number, chat: number) => ({
   message: { message_id: updateId, date: 1, chat: { id: chat, type: 'private' as const }, text: 'hi' },
 });
 
-/** Count the pipelines opened on `redis`: BullMQ's addBulk sends one pipeline per call. */
-function countPipelines(redis: Redis): { readonly count: number } {
-  const counter = { count: 0 };
-  const original = redis.pipeline.bind(redis);
-  redis.pipeline = ((...args: Parameters<Redis['pipeline']>) => {
-    counter.count++;
-    return original(...args);
-  }) as Redis['pipeline'];
-  return counter;
-}
-
 describe('UpdateBatcher.submit(update)', () => {
   let server: RedisServer;
   let redis: Redis;
@@ -56,8 +45,13 @@ describe('UpdateBatcher.submit(update)', () => {
   });
 
   it('should write every update of one event-loop turn in one Redis batch', async () => {
-    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
-    const pipelines = countPipelines(redis);
+    const batches: number[] = [];
+    const batcher = new UpdateBatcher({
+      queue: queues.updates,
+      redis,
+      prefix,
+      onBatch: n => batches.push(n),
+    });
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         batcher.submit({
@@ -69,7 +63,7 @@ describe('UpdateBatcher.submit(update)', () => {
       ),
     );
     expect(results.every(isNew => isNew)).toBe(true);
-    expect(pipelines.count).toBe(1);
+    expect(batches).toEqual([50]);
     const job = await queues.updates.getJob(updateJobId('b', 7));
     expect(job?.name).toBe(JOB_NAMES.telegramUpdate);
     expect(job?.data).toMatchObject({ bot: 'b', lane: 'chat:1001', update: message(7, 1001) });
@@ -89,14 +83,20 @@ describe('UpdateBatcher.submit(update)', () => {
   });
 
   it('should flush early when maxBatch updates wait', async () => {
-    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix, maxBatch: 5 });
-    const pipelines = countPipelines(redis);
+    const batches: number[] = [];
+    const batcher = new UpdateBatcher({
+      queue: queues.updates,
+      redis,
+      prefix,
+      maxBatch: 5,
+      onBatch: n => batches.push(n),
+    });
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
         batcher.submit({ bot: 'b', updateId: i + 1, update: message(i + 1, 1), lane: 'chat:1' }),
       ),
     );
-    expect(pipelines.count).toBe(3);
+    expect(batches).toEqual([5, 5, 2]);
     expect(await queues.updates.getJobCountByTypes('waiting')).toBe(12);
   });
 
@@ -112,6 +112,23 @@ describe('UpdateBatcher.submit(update)', () => {
     const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
     expect(await batcher.submit({ bot: 'b', updateId: 5, update: { update_id: 5 }, lane: null })).toBe(true);
     expect(await probe.keys(`${prefix}:lane:*`)).toEqual([]);
+  });
+
+  it('should fail every waiter when the batch fails half-way, and complete it on the retry', async () => {
+    const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
+    // A lane key of the wrong type makes the script fail after it wrote the first update.
+    await probe.set(laneKey(prefix, 'b', 'chat:7'), 'not a sorted set');
+    const batch = [
+      { bot: 'b', updateId: 1, update: message(1, 6), lane: 'chat:6' },
+      { bot: 'b', updateId: 2, update: message(2, 7), lane: 'chat:7' },
+    ];
+    const outcomes = await Promise.allSettled(batch.map(u => batcher.submit(u)));
+    expect(outcomes.map(o => o.status)).toEqual(['rejected', 'rejected']);
+    // Telegram retries both (each got 503); the writes that landed make the retry a no-op for them.
+    await probe.del(laneKey(prefix, 'b', 'chat:7'));
+    await Promise.all(batch.map(u => batcher.submit(u)));
+    expect(await queues.updates.getJobCountByTypes('waiting')).toBe(2);
+    expect(await probe.zrange(laneKey(prefix, 'b', 'chat:7'), 0, -1)).toEqual(['2']);
   });
 
   it('should reject every waiter of a batch when Redis is gone', async () => {

@@ -69,6 +69,7 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     redis,
     prefix: opts.prefix,
     maxBatch: opts.maxBatch,
+    onBatch: size => metrics.batchSize(size),
   });
   const bodyOptions: JsonBodyOptions = {
     limit: opts.bodyLimit,
