@@ -100,8 +100,9 @@ export class UpdateWriter {
     this.#queue = opts.queue;
     this.#prefix = opts.prefix;
     const client = opts.redis as Redis & { trWriteUpdates?: WriteUpdates };
-    if (client.trWriteUpdates === undefined)
+    if (client.trWriteUpdates === undefined) {
       opts.redis.defineCommand('trWriteUpdates', { lua: WRITE_UPDATES_LUA });
+    }
     const command = (opts.redis as Redis & { trWriteUpdates: WriteUpdates }).trWriteUpdates;
     this.#command = (numKeys, ...args) => command.call(opts.redis, numKeys, ...args);
     const keys = opts.queue.keys;
