@@ -76,7 +76,7 @@ if added > 0 then
 end
 return isNew`;
 
-type WriteUpdates = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
+type WriteUpdates = (numKeys: number, ...args: (string | number | Buffer)[]) => Promise<number[]>;
 
 /** BullMQ's stored form of job options (short keys for a few fields), as its Redis backend writes them. */
 export function encodeJobOptions(opts: JobsOptions): Record<string, unknown> {
@@ -120,7 +120,7 @@ export class UpdateWriter {
     const base = keys[''];
     const timestamp = Date.now();
     const jobKeys: string[] = [];
-    const args: (string | number)[] = [
+    const args: (string | number | Buffer)[] = [
       batch.length,
       timestamp,
       JOB_NAMES.telegramUpdate,
@@ -138,7 +138,13 @@ export class UpdateWriter {
         jobId,
         de: { id: jobId, ttl: UPDATE_DEDUP_TTL_MS },
       });
-      args.push(jobId, data, options, jobId, lane === undefined ? '' : String(u.updateId));
+      args.push(
+        jobId,
+        Buffer.from(data),
+        Buffer.from(options),
+        jobId,
+        lane === undefined ? '' : String(u.updateId),
+      );
     }
     const isNew = await this.#command(
       this.#fixedKeys.length + jobKeys.length,
