@@ -13,6 +13,8 @@ describe('make dev (scripts/dev.ts)', () => {
   const output: string[] = [];
   let proc: ChildProcess;
   let exited: Promise<unknown>;
+  let gatewayUrl: string;
+  let sandboxUrl: string;
 
   beforeAll(async () => {
     const [gateway, gatewayOps, workerOps, sandbox] = await Promise.all([
@@ -21,6 +23,8 @@ describe('make dev (scripts/dev.ts)', () => {
       freePort(),
       freePort(),
     ]);
+    gatewayUrl = `http://127.0.0.1:${gateway}`;
+    sandboxUrl = `http://127.0.0.1:${sandbox}`;
     proc = spawn(process.execPath, ['scripts/dev.ts'], {
       env: {
         PATH: process.env.PATH,
@@ -67,6 +71,31 @@ describe('make dev (scripts/dev.ts)', () => {
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
     await queue.close();
     connection.disconnect();
+    // The worker forwards it to cursor-runner (the sandbox) and answers in the chat.
+    const reply = await waitFor(
+      async () => {
+        const res = await fetch(
+          `${sandboxUrl}/sandbox/calls?service=telegram&method=sendMessage&chat_id=4242`,
+        );
+        const { calls } = (await res.json()) as { calls: { body: { text?: string } }[] };
+        return calls.find(c => c.body.text?.includes('Hello from make dev'));
+      },
+      { timeoutMs: 20_000, message: 'no reply in the chat' },
+    );
+    expect(reply.body.text).toContain('Echo: Hello from make dev');
+  }, 60_000);
+
+  it('should run make demo against it to the end', async () => {
+    const { stdout } = await run(process.execPath, ['scripts/demo.ts'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        GATEWAY_URL: gatewayUrl,
+        SANDBOX_URL: sandboxUrl,
+      },
+      timeout: 45_000,
+    });
+    expect(stdout).toMatch(/Echo:/);
   }, 60_000);
 
   it('should stop every process on SIGTERM', async () => {
