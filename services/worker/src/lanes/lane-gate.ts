@@ -15,7 +15,8 @@ export type LaneJob = Pick<Job<UpdateJobData>, 'id' | 'data' | 'timestamp' | 'mo
 /** What the gate needs of the `updates` queue (any `Queue<UpdateJobData, …>` fits). */
 export interface LaneQueue {
   getJobState(jobId: string): Promise<string>;
-  getJob(jobId: string): Promise<Pick<Job, 'isDelayed' | 'promote'> | undefined>;
+  /** BullMQ's backend: `promote` moves a delayed job to wait, and throws when it is not delayed. */
+  backend: { promote(jobId: string): Promise<void> };
 }
 
 /** Options of {@link LaneGate}. */
@@ -183,10 +184,10 @@ export class LaneGate {
   async #promote(jobId: string | undefined): Promise<void> {
     if (!jobId) return;
     try {
-      const job = await this.#queue.getJob(jobId);
-      if (job && (await job.isDelayed())) await job.promote();
+      // One script call: BullMQ's promote checks the delayed set itself (no job fetched first).
+      await this.#queue.backend.promote(jobId);
     } catch (err) {
-      // It left `delayed` in between (picked up, or promoted by someone else): nothing to do.
+      // Not delayed (waiting, running, done, or promoted by someone else): nothing to do.
       this.#logger?.debug({ err, jobId }, 'lane promote skipped');
     }
   }

@@ -47,11 +47,11 @@ describe('LaneGate', () => {
     await server.close();
   });
 
-  function setup() {
+  function setup(gateOptions: { retryDelayMs?: number; maxRetryDelayMs?: number } = {}) {
     const prefix = randomName('lanes');
     const bot = randomName('bot');
     const queue: UpdatesQueue = new Queue(QUEUE_NAMES.updates, { connection: redis, prefix });
-    const gate = new LaneGate({ redis, queue, prefix });
+    const gate = new LaneGate({ redis, queue, prefix, ...gateOptions });
     cleanups.push(async () => {
       await queue.obliterate({ force: true });
       await queue.close();
@@ -276,6 +276,28 @@ describe('LaneGate', () => {
       await waitFor(() => log.length === 4);
       expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
       expect(attemptsOf2).toBe(0); // waiting behind the head is not an attempt
+    });
+
+    it('should promote the next update of the lane as soon as the head leaves', async () => {
+      // Waits of a minute: only the promotion on leave can start update 2 within the test.
+      const { bot, queue, gatewayAccept, startReplica } = setup({
+        retryDelayMs: 60_000,
+        maxRetryDelayMs: 60_000,
+      });
+      let release!: () => void;
+      const held = new Promise<void>(resolve => (release = resolve));
+      const log: string[] = [];
+      startReplica(async job => {
+        const id = job.data.update.update_id;
+        if (id === 1) await held;
+        log.push(`done ${id}`);
+      });
+      await gatewayAccept(textUpdate(1, 14));
+      await gatewayAccept(textUpdate(2, 14));
+      await waitFor(async () => (await queue.getJobState(updateJobId(bot, 2))) === 'delayed');
+      release();
+      await waitFor(() => log.length === 2, { timeoutMs: 10_000 });
+      expect(log).toEqual(['done 1', 'done 2']);
     });
   });
 });
