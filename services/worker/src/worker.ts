@@ -158,14 +158,19 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   }
 
   async function start(): Promise<{ opsPort: number }> {
-    const connect = (name: string) => {
-      const redis = createWorkerConnection({ url: config.REDIS_URL, name });
+    const connect = (name: string, autoPipelining = false) => {
+      const redis = createWorkerConnection({ url: config.REDIS_URL, name, autoPipelining });
       // ioredis reconnects by itself; without a listener an error event would crash the process.
       redis.on('error', (err: Error) => logger.debug({ err, connection: name }, 'redis connection error'));
       connections.push(redis);
       return redis;
     };
+    // The queues' connection (BullMQ defines its ~50 scripts on it).
     const commands = connect('worker-commands');
+    // Every job's lane, ledger, callback-state, pacing and settings commands: auto-pipelined, so the
+    // commands of the jobs running at once leave in one write instead of one each. A connection of
+    // its own, because an auto-pipeline copies every script defined on its connection.
+    const jobState = connect('worker-state', true);
     const subscriber = connect('worker-settings');
     probe = createProducerConnection({ url: config.REDIS_URL, name: 'worker-probe', commandTimeoutMs: 1000 });
     probe.on('error', (err: Error) => logger.debug({ err }, 'redis probe connection error'));
@@ -183,10 +188,10 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     for (const queue of [queues.updates, queues.callbacks]) {
       queue.on('error', (err: Error) => logger.debug({ err, queue: queue.name }, 'queue connection error'));
     }
-    settings = new SettingsStore({ redis: commands, subscriber, prefix, logger });
+    settings = new SettingsStore({ redis: jobState, subscriber, prefix, logger });
     await settings.start();
-    const ledger = new SendLedger({ redis: commands, prefix });
-    const laneGate = new LaneGate({ redis: commands, queue: queues.updates, prefix, logger });
+    const ledger = new SendLedger({ redis: jobState, prefix });
+    const laneGate = new LaneGate({ redis: jobState, queue: queues.updates, prefix, logger });
     // Provider caps hold cluster-wide: the slots and the pace live in Redis, not in this process.
     const elevenLabs =
       opts.elevenLabs === undefined
@@ -194,13 +199,13 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         : withSlots(
             opts.elevenLabs,
             new ProviderSlots({
-              redis: commands,
+              redis: jobState,
               key: `${prefix}:slots:elevenlabs`,
               limit: config.ELEVENLABS_CONCURRENCY,
             }),
           );
     const pacer =
-      opts.pacing === false ? undefined : new SendPacer({ redis: commands, prefix, ...(opts.pacing ?? {}) });
+      opts.pacing === false ? undefined : new SendPacer({ redis: jobState, prefix, ...(opts.pacing ?? {}) });
     const common = {
       bots: opts.bots,
       telegram: opts.telegram,
@@ -208,7 +213,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       pacer,
       settings,
       ledger,
-      redis: commands,
+      redis: jobState,
       redactor: opts.redactor,
       metrics,
       logger,
