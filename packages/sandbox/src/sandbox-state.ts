@@ -68,6 +68,8 @@ export class SandboxState {
   readonly options: ResolvedSandboxOptions;
   #seq = 0;
   #calls: SandboxCall[] = [];
+  /** Recorded calls never change: each one's JSON is made once, when first listed. */
+  readonly #json = new WeakMap<SandboxCall, string>();
   #faults: ActiveFault[] = [];
   #files = new Map<string, StoredFile>();
   #filesByPath = new Map<string, StoredFile>();
@@ -92,23 +94,51 @@ export class SandboxState {
     return ++this.#seq;
   }
 
+  /** Record a call. Calls stay in `seq` order (arrival), whatever order they finish in. */
   record(call: SandboxCall): void {
-    this.#calls.push(call);
-    if (this.#calls.length > this.options.maxRecordedCalls) {
-      this.#calls.splice(0, this.#calls.length - this.options.maxRecordedCalls);
+    const calls = this.#calls;
+    // Calls mostly finish in arrival order: walk back only past the few that overtook this one.
+    let at = calls.length;
+    while (at > 0 && (calls[at - 1]?.seq ?? 0) > call.seq) at--;
+    if (at === calls.length) calls.push(call);
+    else calls.splice(at, 0, call);
+    if (calls.length > this.options.maxRecordedCalls) {
+      calls.splice(0, calls.length - this.options.maxRecordedCalls);
     }
+  }
+
+  /** How many calls are recorded. */
+  get callCount(): number {
+    return this.#calls.length;
   }
 
   calls(filter: CallFilter = {}): SandboxCall[] {
     const method = filter.method?.toLowerCase();
-    return this.#calls
-      .filter(
-        c =>
-          (filter.service === undefined || c.service === filter.service) &&
-          (method === undefined || c.method.toLowerCase() === method) &&
-          (filter.chatId === undefined || c.chatId === filter.chatId),
-      )
-      .sort((a, b) => a.seq - b.seq);
+    if (filter.service === undefined && method === undefined && filter.chatId === undefined) {
+      return [...this.#calls];
+    }
+    return this.#calls.filter(
+      c =>
+        (filter.service === undefined || c.service === filter.service) &&
+        (method === undefined || c.method.toLowerCase() === method) &&
+        (filter.chatId === undefined || c.chatId === filter.chatId),
+    );
+  }
+
+  /**
+   * `{"calls":[…]}` as `JSON.stringify` writes it, from each call's JSON made once: pollers that
+   * list thousands of calls again and again only pay for the calls recorded since.
+   */
+  callsJson(filter: CallFilter = {}): string {
+    const parts = this.calls(filter).map(call => {
+      let json = this.#json.get(call);
+      if (json === undefined) {
+        json = JSON.stringify(call);
+        this.#json.set(call, json);
+      }
+      return json;
+    });
+    return `{"calls":[${parts.join(',')}]}`;
   }
 
   clearCalls(): void {

@@ -46,7 +46,7 @@ export function controlRoutes(state: SandboxState, onReset: () => void): Router<
     ctx.body = {
       status: 'ok',
       service: 'sandbox',
-      calls: state.calls().length,
+      calls: state.callCount,
       heldRequests: state.heldRequests,
     };
   });
@@ -72,7 +72,8 @@ export function controlRoutes(state: SandboxState, onReset: () => void): Router<
       }
       filter.chatId = Number(chatId);
     }
-    ctx.body = { calls: state.calls(filter) };
+    ctx.type = 'application/json';
+    ctx.body = state.callsJson(filter);
   });
 
   router.delete('/calls', function clearCalls(ctx) {
