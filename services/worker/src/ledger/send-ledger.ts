@@ -23,14 +23,23 @@ export type LedgerOutcome<T> =
   /** The step ran now and failed in a way that may still have had its effect (a timeout, a dropped connection): not repeated. */
   | { status: 'unknown'; error: unknown };
 
+/** A record a step's answer will need, stored in the same round trip as the step's claim. */
+export interface LedgerRecord {
+  /** Full Redis key (not under the ledger's prefix). */
+  key: string;
+  value: string;
+  ttlSeconds: number;
+}
+
 /** Options of {@link SendLedger.once}. */
 export interface OnceOptions {
   /**
-   * Runs only when this attempt claimed the step, just before the step itself (e.g. storing the
-   * record its answer will need). It has no outside effect, so when it fails the claim is given
-   * back and its error thrown: a retry then prepares and runs the step again.
+   * Stored with SET NX alongside the claim (one round trip for both), so it exists before the step
+   * runs. When this attempt does not get the claim, a record it has just created is removed again:
+   * the step already ran, and whoever consumed the record may have deleted it on purpose. When
+   * storing it fails, the claim is given back and the error thrown, so a retry does both again.
    */
-  prepare?: () => Promise<unknown>;
+  record?: LedgerRecord;
 }
 
 /**
@@ -71,24 +80,31 @@ export class SendLedger {
    * Run `fn` unless the step `key` already ran or may have run. Keys: `<bot>:<update_id>:<step>` for
    * updates, `<requestId>:<step>` for callbacks. Throws the error of `fn` when it certainly had no
    * effect (so the job can retry), and Redis errors (the step was then not attempted, or is marked pending).
-   * A step that needs something stored first passes it as `opts.prepare`: one round trip fewer
-   * than asking {@link state} before the claim.
+   * A step whose answer needs a record stored first passes it as `opts.record`.
    */
   async once<T>(key: string, fn: () => Promise<T>, opts: OnceOptions = {}): Promise<LedgerOutcome<T>> {
     const redisKey = this.keyOf(key);
-    const claimed = await this.#redis.set(redisKey, 'pending', 'EX', this.#ttlSeconds, 'NX');
-    if (claimed === null) {
+    const { record } = opts;
+    // Sent in the same turn: the connection's auto-pipelining writes both at once.
+    const claiming = this.#redis.set(redisKey, 'pending', 'EX', this.#ttlSeconds, 'NX');
+    const storing =
+      record === undefined
+        ? undefined
+        : this.#redis.set(record.key, record.value, 'EX', record.ttlSeconds, 'NX');
+    const [claim, stored] = await Promise.allSettled([claiming, storing]);
+    if (claim.status === 'rejected') {
+      if (stored.status === 'fulfilled' && stored.value !== null && record) await this.#redis.del(record.key);
+      throw claim.reason;
+    }
+    if (claim.value === null) {
+      if (stored.status === 'fulfilled' && stored.value !== null && record) await this.#redis.del(record.key);
       const previous = await this.#redis.get(redisKey);
       return { status: 'skipped', previous: previous === 'done' ? 'done' : 'pending' };
     }
-    if (opts.prepare !== undefined) {
-      try {
-        await opts.prepare();
-      } catch (err) {
-        // Nothing was sent yet: give the step back so a retry does it all again.
-        await this.#redis.del(redisKey);
-        throw err;
-      }
+    if (stored.status === 'rejected') {
+      // Nothing was sent yet: give the step back so a retry does it all again.
+      await this.#redis.del(redisKey);
+      throw stored.reason;
     }
     let value: T;
     try {

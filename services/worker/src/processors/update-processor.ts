@@ -13,7 +13,7 @@ import { escapeHtml } from '../format/escape-html.ts';
 import type { SendLedger } from '../ledger/send-ledger.ts';
 import type { LaneDecision, LaneJob } from '../lanes/lane-gate.ts';
 import type { WorkerMetrics } from '../metrics.ts';
-import { deleteCallbackState, saveCallbackState } from '../updates/callback-state.ts';
+import { callbackStateRecord, deleteCallbackState } from '../updates/callback-state.ts';
 import { classifyUpdate, type UpdateAction } from '../updates/classify-update.ts';
 import { localCommandOf, localCommandReply } from '../updates/local-commands.ts';
 import { requestIdFor } from '../updates/request-id.ts';
@@ -111,13 +111,28 @@ export function createUpdateProcessor(
       return 'local-command';
     }
     const requestId = requestIdFor(bot.name, job.data.update.update_id, job.data.receivedAt);
+    // Stored with the claim of the cursor step, in one round trip; a retry after cursor-runner took
+    // the prompt does not bring back a record its callback removed.
+    const record = callbackStateRecord(
+      requestId,
+      {
+        chat_id: p.chatId,
+        message_id: p.messageId,
+        prompt: p.text,
+        original_was_audio: p.originalWasAudio,
+        created_at: new Date().toISOString(),
+        bot: bot.name,
+      },
+      stateTtl,
+    );
     let handedOver;
-    let stored = false;
+    let claimed = false;
     try {
       handedOver = await opts.ledger.once(
         replies.key('cursor'),
-        () =>
-          opts.metrics.track('cursor-runner', 'iterateAsync', () =>
+        () => {
+          claimed = true;
+          return opts.metrics.track('cursor-runner', 'iterateAsync', () =>
             opts.cursorRunner.iterateAsync({
               id: requestId,
               prompt: p.text,
@@ -126,31 +141,13 @@ export function createUpdateProcessor(
               branchName: 'main',
               maxIterations: 25,
             }),
-          ),
-        {
-          // Stored only by the attempt that claimed the step: a retry after cursor-runner took the
-          // prompt must not recreate a record its callback removed.
-          prepare: async () => {
-            await saveCallbackState(
-              opts.redis,
-              requestId,
-              {
-                chat_id: p.chatId,
-                message_id: p.messageId,
-                prompt: p.text,
-                original_was_audio: p.originalWasAudio,
-                created_at: new Date().toISOString(),
-                bot: bot.name,
-              },
-              stateTtl,
-            );
-            stored = true;
-          },
+          );
         },
+        { record },
       );
     } catch (err) {
-      // The record could not be stored (cursor-runner was not called): the job's own failure path.
-      if (!stored) throw err;
+      // The claim or the record failed (Redis): cursor-runner was not called; the job's own failure path.
+      if (!claimed) throw err;
       // cursor-runner certainly did not take the prompt: retry while attempts remain.
       if (rateLimitDelayMs(err) !== undefined || (isTransient(err) && !isLastAttempt(job))) throw err;
       log.warn({ requestId, reason: describe(err) }, 'cursor-runner did not take the prompt');

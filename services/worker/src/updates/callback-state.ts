@@ -34,10 +34,23 @@ export async function saveCallbackState(
   state: CallbackState,
   ttlSec = 3600,
 ): Promise<void> {
+  const record = callbackStateRecord(requestId, state, ttlSec);
+  await redis.set(record.key, record.value, 'EX', record.ttlSeconds);
+}
+
+/**
+ * The record as key, JSON value and TTL, for a caller that stores it itself (the send ledger stores
+ * it in the same round trip as the cursor step's claim). Throws `RangeError` for a TTL outside 1–86400 s.
+ */
+export function callbackStateRecord(
+  requestId: string,
+  state: CallbackState,
+  ttlSec = 3600,
+): { key: string; value: string; ttlSeconds: number } {
   if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > MAX_TTL_SEC) {
     throw new RangeError(`callback state TTL must be an integer of 1-${MAX_TTL_SEC} seconds, got ${ttlSec}`);
   }
-  await redis.set(callbackStateKey(requestId), JSON.stringify(state), 'EX', ttlSec);
+  return { key: callbackStateKey(requestId), value: JSON.stringify(state), ttlSeconds: ttlSec };
 }
 
 function isCallbackState(value: unknown): value is CallbackState {

@@ -138,60 +138,65 @@ describe('SendLedger.once', () => {
   });
 });
 
-describe('SendLedger.once with prepare', () => {
-  it('should prepare right before the step, only on the attempt that claims it', async () => {
+describe('SendLedger.once with a record', () => {
+  const record = (key: string) => ({ key, value: '{"chat_id":1}', ttlSeconds: 60 });
+
+  it('should store the record before the step runs, on the attempt that claims it', async () => {
     const ledger = newLedger();
-    const order: string[] = [];
-    const first = await ledger.once(
+    const key = randomName('record');
+    let seen: string | null = null;
+    const outcome = await ledger.once(
       'k',
       async () => {
-        order.push('step');
+        seen = await redis.get(key);
         return 1;
       },
-      { prepare: async () => order.push('prepare') },
+      { record: record(key) },
     );
-    const retry = await ledger.once(
-      'k',
-      async () => {
-        order.push('step again');
-        return 2;
-      },
-      { prepare: async () => order.push('prepare again') },
-    );
-    expect(first).toEqual({ status: 'ran', value: 1 });
-    expect(retry).toEqual({ status: 'skipped', previous: 'done' });
-    expect(order).toEqual(['prepare', 'step']);
+    expect(outcome).toEqual({ status: 'ran', value: 1 });
+    expect(seen).toBe('{"chat_id":1}');
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
   });
 
-  it('should give the step back and skip it when prepare fails, so a retry does both', async () => {
+  it('should not bring back a record its consumer removed when the step already ran', async () => {
     const ledger = newLedger();
+    const key = randomName('record');
+    await ledger.once('k', async () => 1, { record: record(key) });
+    await redis.del(key); // the callback consumed it
     let steps = 0;
-    const failure = new Error('could not store the record');
-    await expect(
-      ledger.once('k', async () => ++steps, {
-        prepare: async () => {
-          throw failure;
-        },
-      }),
-    ).rejects.toBe(failure);
+    const retry = await ledger.once('k', async () => ++steps, { record: record(key) });
+    expect(retry).toEqual({ status: 'skipped', previous: 'done' });
     expect(steps).toBe(0);
-    expect(await ledger.state('k')).toBeUndefined();
-    const retry = await ledger.once('k', async () => ++steps, { prepare: async () => undefined });
-    expect(retry).toEqual({ status: 'ran', value: 1 });
+    expect(await redis.exists(key)).toBe(0);
   });
 
-  it('should not prepare while another attempt holds the step', async () => {
+  it('should leave an existing record alone when another attempt holds the step', async () => {
     const ledger = newLedger();
-    let prepared = 0;
+    const key = randomName('record');
     let release: () => void = () => undefined;
     const running = ledger.once('k', () => new Promise<void>(resolve => (release = resolve)), {
-      prepare: async () => prepared++,
+      record: record(key),
     });
-    await expect.poll(() => prepared).toBe(1);
-    const concurrent = await ledger.once('k', async () => undefined, { prepare: async () => prepared++ });
+    await expect.poll(() => redis.exists(key)).toBe(1);
+    const concurrent = await ledger.once('k', async () => undefined, { record: record(key) });
     expect(concurrent).toEqual({ status: 'skipped', previous: 'pending' });
+    expect(await redis.exists(key)).toBe(1);
     release();
     await running;
-    expect(prepared).toBe(1);
+  });
+
+  it('should give the step back when the record cannot be stored, so a retry does both', async () => {
+    const ledger = newLedger();
+    const key = randomName('record');
+    // A negative TTL makes Redis refuse the SET while the claim goes through.
+    await expect(
+      ledger.once('k', async () => 1, { record: { key, value: 'x', ttlSeconds: -1 } }),
+    ).rejects.toThrow(/expire/i);
+    expect(await ledger.state('k')).toBeUndefined();
+    const retry = await ledger.once('k', async () => 2, { record: record(key) });
+    expect(retry).toEqual({ status: 'ran', value: 2 });
+    expect(await redis.exists(key)).toBe(1);
   });
 });
