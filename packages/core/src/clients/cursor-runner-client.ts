@@ -57,6 +57,9 @@ export class CursorRunnerClient {
   readonly #secret: string | undefined;
   readonly #logger: Logger | undefined;
   readonly #ctx: CallContext;
+  /** Sent with every call; never changed (httpCall hands it to undici as is). */
+  readonly #headers: Readonly<Record<string, string>>;
+  #lastCallback: { raw: string; href: string } | undefined;
 
   constructor(opts: CursorRunnerClientOptions) {
     try {
@@ -69,6 +72,29 @@ export class CursorRunnerClient {
     this.#secret = opts.webhookSecret === '' ? undefined : opts.webhookSecret;
     this.#logger = opts.logger;
     this.#ctx = { service: SERVICE, method: METHOD, redactor: new SecretRedactor([this.#secret]) };
+    this.#headers = Object.freeze({
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(this.#secret === undefined ? {} : { 'x-webhook-secret': this.#secret }),
+    });
+  }
+
+  /**
+   * The callback URL with `?secret=` attached. Every call of a process passes the same URL, so the
+   * last one is kept instead of being parsed again per prompt.
+   */
+  #callbackHref(raw: string): string {
+    const last = this.#lastCallback;
+    if (last !== undefined && last.raw === raw) return last.href;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new TypeError('iterateAsync: callbackUrl must be an absolute http(s) URL');
+    }
+    if (this.#secret !== undefined) url.searchParams.set('secret', this.#secret);
+    this.#lastCallback = { raw, href: url.href };
+    return url.href;
   }
 
   /**
@@ -77,27 +103,17 @@ export class CursorRunnerClient {
    * carrying cursor-runner's `error` text (e.g. 400 "prompt is required").
    */
   async iterateAsync(p: IterateAsyncParams): Promise<{ requestId: string; message: string }> {
-    let callbackUrl: URL;
-    try {
-      callbackUrl = new URL(p.callbackUrl);
-    } catch {
-      throw new TypeError('iterateAsync: callbackUrl must be an absolute http(s) URL');
-    }
-    if (this.#secret !== undefined) callbackUrl.searchParams.set('secret', this.#secret);
+    const callbackUrl = this.#callbackHref(p.callbackUrl);
     const body = {
       id: p.id,
       prompt: p.prompt,
       repository: p.repository ?? '',
       branchName: p.branchName ?? 'main',
       maxIterations: p.maxIterations ?? 25,
-      callbackUrl: callbackUrl.href,
+      callbackUrl,
       ...(p.conversationId !== undefined ? { conversationId: p.conversationId } : {}),
     };
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-    };
-    if (this.#secret !== undefined) headers['x-webhook-secret'] = this.#secret;
+    const headers = this.#headers;
     const res = await httpCall({
       agent: this.#agent,
       url: this.#url,

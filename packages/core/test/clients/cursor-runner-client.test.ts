@@ -102,6 +102,23 @@ describe('CursorRunnerClient.iterateAsync', () => {
     expect(cb.searchParams.get('secret')).toBe(SECRET);
   });
 
+  it("should attach the secret to each call's own callback URL when one client gets several", async () => {
+    const c = client();
+    const urls = [`${CALLBACK}?bot=alpha`, `${CALLBACK}?bot=beta`, `${CALLBACK}?bot=alpha`];
+    for (const [i, callbackUrl] of urls.entries()) {
+      upstream.reply(ACK);
+      await c.iterateAsync({ id: `telegram-${i}-00000000`, prompt: 'p', callbackUrl });
+    }
+    const sent = upstream.requests.map(
+      r => new URL((JSON.parse(r.body.toString()) as { callbackUrl: string }).callbackUrl),
+    );
+    expect(sent.map(u => u.searchParams.get('bot'))).toEqual(['alpha', 'beta', 'alpha']);
+    expect(sent.every(u => u.searchParams.get('secret') === SECRET)).toBe(true);
+    await expect(c.iterateAsync({ id: 'x', prompt: 'p', callbackUrl: 'not a url' })).rejects.toThrow(
+      TypeError,
+    );
+  });
+
   it('should send neither secret form when no secret is configured', async () => {
     upstream.reply(ACK);
     await client({ webhookSecret: undefined }).iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK });
