@@ -156,6 +156,8 @@ export class SandboxState {
   /** Match and consume the fault rules for one call. */
   takeFaults(service: SandboxService, method: string, chatId: number | undefined): FaultDecision {
     const decision: FaultDecision = { latencyMs: 0, terminal: undefined };
+    // The usual case (a benchmark, most tests): no rules, nothing to match or consume.
+    if (this.#faults.length === 0) return decision;
     const lower = method.toLowerCase();
     for (const fault of this.#faults) {
       const { rule } = fault;
@@ -170,7 +172,7 @@ export class SandboxState {
         fault.left--;
       }
     }
-    this.#faults = this.#faults.filter(f => f.left > 0);
+    if (this.#faults.some(f => f.left <= 0)) this.#faults = this.#faults.filter(f => f.left > 0);
     return decision;
   }
 

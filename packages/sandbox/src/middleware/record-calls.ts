@@ -4,7 +4,8 @@ import type { SandboxState } from '../sandbox-state.ts';
 
 function flatten(values: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) {
+  for (const key in values) {
+    const value = values[key];
     if (value !== undefined) out[key] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
@@ -35,15 +36,19 @@ export function recordCalls(state: SandboxState) {
           body: call.body ?? null,
           status: call.dropped ? 0 : ctx.status,
         });
-        state.options.logger.debug(
-          {
-            upstream: call.service,
-            method: call.method,
-            status: call.dropped ? 0 : ctx.status,
-            ms: Date.now() - at,
-          },
-          'sandbox call',
-        );
+        const { logger } = state.options;
+        // Built only when someone reads it: this runs on every call the sandbox serves.
+        if (logger.isLevelEnabled('debug')) {
+          logger.debug(
+            {
+              upstream: call.service,
+              method: call.method,
+              status: call.dropped ? 0 : ctx.status,
+              ms: Date.now() - at,
+            },
+            'sandbox call',
+          );
+        }
       }
     }
   };
