@@ -15,6 +15,8 @@ export type LaneJob = Pick<Job<UpdateJobData>, 'id' | 'data' | 'timestamp' | 'mo
 /** What the gate needs of the `updates` queue (any `Queue<UpdateJobData, …>` fits). */
 export interface LaneQueue {
   getJobState(jobId: string): Promise<string>;
+  /** BullMQ's keys of the queue: the delayed set is read next to the lane (same slot: the prefix's hash tag). */
+  keys: Readonly<Record<string, string>>;
   /** BullMQ's backend: `promote` moves a delayed job to wait, and throws when it is not delayed. */
   backend: { promote(jobId: string): Promise<void> };
 }
@@ -59,17 +61,28 @@ return 0
   1,
 );
 
-// Leave the lane and name the new head. KEYS[1] lane; ARGV[1] member.
+// Leave the lane, name the new head and whether its job waits in the delayed set (only then is a
+// promote needed: promoting a job that is not delayed fails, and a failure costs more than a look).
+// KEYS: lane, delayed set. ARGV: member, job id prefix of the lane's bot (`updateJobId(bot, n)` = prefix .. n).
 const LEAVE_SCRIPT = new LuaScript(
   `
 redis.call('ZREM', KEYS[1], ARGV[1])
-local head = redis.call('ZRANGE', KEYS[1], 0, 0)
-return head[1]
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+if not head then return false end
+local delayed = 0
+if redis.call('ZSCORE', KEYS[2], ARGV[2] .. head) then delayed = 1 end
+return { head, delayed }
 `,
-  1,
+  2,
 );
 
 const TTL_ARG = String(UPDATE_DEDUP_TTL_MS);
+
+/** What `updateJobId(bot, n)` puts before `n`, for the leave script to name the head's job. */
+export function jobIdPrefix(bot: string): string {
+  const sample = updateJobId(bot, 0);
+  return sample.slice(0, -1);
+}
 
 /** Job states after which a lane's head will never run again (or was never enqueued). */
 const DEAD_STATES = new Set(['completed', 'failed', 'unknown']);
@@ -89,6 +102,7 @@ const MAX_STALE_REMOVALS = 100;
 export class LaneGate {
   readonly #redis: Redis;
   readonly #queue: LaneQueue;
+  readonly #delayedKey: string;
   readonly #prefix: string;
   readonly #retryDelayMs: number;
   readonly #maxRetryDelayMs: number;
@@ -97,6 +111,11 @@ export class LaneGate {
   constructor(opts: LaneGateOptions) {
     this.#redis = opts.redis;
     this.#queue = opts.queue;
+    const delayed = opts.queue.keys.delayed;
+    if (delayed === undefined) {
+      throw new TypeError('LaneGate: the queue has no delayed key (bullmq changed?)');
+    }
+    this.#delayedKey = delayed;
     this.#prefix = opts.prefix;
     this.#retryDelayMs = opts.retryDelayMs ?? 50;
     this.#maxRetryDelayMs = opts.maxRetryDelayMs ?? 1000;
@@ -142,8 +161,12 @@ export class LaneGate {
     const { lane, bot, update } = job.data;
     if (lane === null || lane === undefined) return;
     const key = laneKey(this.#prefix, bot, lane);
-    const next = (await LEAVE_SCRIPT.run(this.#redis, [key], [String(update.update_id)])) as string | null;
-    if (next !== null) await this.#promote(updateJobId(bot, Number(next)));
+    const next = (await LEAVE_SCRIPT.run(
+      this.#redis,
+      [key, this.#delayedKey],
+      [String(update.update_id), jobIdPrefix(bot)],
+    )) as [string, number] | null;
+    if (next !== null && next[1] === 1) await this.#promote(updateJobId(bot, Number(next[0])));
   }
 
   /**

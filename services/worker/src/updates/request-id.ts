@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The cursor-runner request id of an update, in the seed's format `telegram-<unix seconds>-<8 hex>`
@@ -8,6 +8,6 @@ import { createHash } from 'node:crypto';
  */
 export function requestIdFor(bot: string, updateId: number, receivedAtMs: number): string {
   const seconds = Math.floor(receivedAtMs / 1000);
-  const hex = createHash('sha256').update(`${bot}:${updateId}`).digest('hex').slice(0, 8);
+  const hex = hash('sha256', `${bot}:${updateId}`, 'hex').slice(0, 8);
   return `telegram-${seconds}-${hex}`;
 }

@@ -14,7 +14,7 @@ import {
   type UpdateJobData,
 } from '@telegram-receiver/core';
 import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
-import { LaneGate } from '../../src/lanes/lane-gate.ts';
+import { LaneGate, jobIdPrefix } from '../../src/lanes/lane-gate.ts';
 
 type UpdatesQueue = Queue<UpdateJobData, unknown, JobName>;
 
@@ -298,6 +298,14 @@ describe('LaneGate', () => {
       release();
       await waitFor(() => log.length === 2, { timeoutMs: 10_000 });
       expect(log).toEqual(['done 1', 'done 2']);
+    });
+  });
+
+  describe('jobIdPrefix()', () => {
+    it('should be what updateJobId puts before the update id', () => {
+      for (const bot of ['default', 'a-b_c', randomName('bot')]) {
+        expect(`${jobIdPrefix(bot)}${123456789}`).toBe(updateJobId(bot, 123456789));
+      }
     });
   });
 });
