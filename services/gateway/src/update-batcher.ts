@@ -1,14 +1,8 @@
-import type { TelegramUpdate, UpdatesQueue } from '@telegram-receiver/core';
+import type { UpdatesQueue } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
-import { UpdateWriter } from './update-writer.ts';
+import { UpdateWriter, type PendingUpdate } from './update-writer.ts';
 
-/** One update waiting to be written. */
-export interface PendingUpdate {
-  bot: string;
-  updateId: number;
-  update: TelegramUpdate;
-  lane: string | null;
-}
+export type { PendingUpdate } from './update-writer.ts';
 
 /** Options of {@link UpdateBatcher}. */
 export interface UpdateBatcherOptions {
@@ -23,7 +17,8 @@ export interface UpdateBatcherOptions {
   onBatch?: (size: number) => void;
 }
 
-interface Waiter {
+interface Waiting {
+  update: PendingUpdate;
   resolve: (isNew: boolean) => void;
   reject: (err: unknown) => void;
 }
@@ -41,8 +36,7 @@ export class UpdateBatcher {
   readonly #writer: UpdateWriter;
   readonly #maxBatch: number;
   readonly #onBatch: ((size: number) => void) | undefined;
-  #pending: PendingUpdate[] = [];
-  #waiters: Waiter[] = [];
+  #waiting: Waiting[] = [];
   #scheduled: NodeJS.Immediate | undefined;
 
   constructor(opts: UpdateBatcherOptions) {
@@ -57,9 +51,8 @@ export class UpdateBatcher {
    */
   async submit(update: PendingUpdate): Promise<boolean> {
     return await new Promise<boolean>((resolve, reject) => {
-      this.#pending.push(update);
-      this.#waiters.push({ resolve, reject });
-      if (this.#pending.length >= this.#maxBatch) this.#flush();
+      this.#waiting.push({ update, resolve, reject });
+      if (this.#waiting.length >= this.#maxBatch) this.#flush();
       else this.#scheduled ??= setImmediate(() => this.#flush());
     });
   }
@@ -67,23 +60,17 @@ export class UpdateBatcher {
   #flush(): void {
     if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
-    const batch = this.#pending;
-    const waiters = this.#waiters;
-    this.#pending = [];
-    this.#waiters = [];
+    const batch = this.#waiting;
+    this.#waiting = [];
     if (batch.length === 0) return;
     this.#onBatch?.(batch.length);
-    this.#write(batch).then(
+    this.#writer.write(batch.map(w => w.update)).then(
       isNew => {
-        waiters.forEach((waiter, i) => waiter.resolve(isNew[i] === true));
+        batch.forEach((waiting, i) => waiting.resolve(isNew[i] === true));
       },
       (err: unknown) => {
-        for (const waiter of waiters) waiter.reject(err);
+        for (const waiting of batch) waiting.reject(err);
       },
     );
-  }
-
-  async #write(batch: PendingUpdate[]): Promise<boolean[]> {
-    return await this.#writer.write(batch);
   }
 }

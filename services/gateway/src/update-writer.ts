@@ -5,10 +5,18 @@ import {
   UPDATE_DEDUP_TTL_MS,
   laneKey,
   updateJobId,
+  type TelegramUpdate,
   type UpdatesQueue,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
-import type { PendingUpdate } from './update-batcher.ts';
+
+/** One update to write: the job's data and, when it belongs to a chat, its lane. */
+export interface PendingUpdate {
+  bot: string;
+  updateId: number;
+  update: TelegramUpdate;
+  lane: string | null;
+}
 
 /**
  * Writes a batch of updates as BullMQ jobs with one Lua call: for each update, exactly the Redis
