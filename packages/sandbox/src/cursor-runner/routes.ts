@@ -19,6 +19,22 @@ function generatedId(): string {
 const text = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 
+/**
+ * Claim the call, read the iterate request and apply the faults. Answers itself (and returns
+ * undefined) when the request is unusable (400/413) or a fault took the call.
+ */
+async function acceptIterate(
+  ctx: SandboxContext,
+  state: SandboxState,
+  method: 'iterate' | 'iterate-async',
+): Promise<IterateRequest | undefined> {
+  const call: CallInfo = { service: 'cursor-runner', method };
+  ctx.state.call = call;
+  const req = await readIterate(ctx, call);
+  if (req === undefined || (await applyFaults(ctx, state, call))) return undefined;
+  return req;
+}
+
 /** Read an iterate request; answers 400 itself (and returns undefined) when it is unusable. */
 async function readIterate(ctx: SandboxContext, call: CallInfo): Promise<IterateRequest | undefined> {
   let fields: Record<string, unknown>;
@@ -65,11 +81,8 @@ export function cursorRunnerRoutes(state: SandboxState): Router<SandboxCtxState>
   });
 
   router.post('/cursor/iterate/async', async function iterateAsync(ctx) {
-    const call: CallInfo = { service: 'cursor-runner', method: 'iterate-async' };
-    ctx.state.call = call;
-    const req = await readIterate(ctx, call);
+    const req = await acceptIterate(ctx, state, 'iterate-async');
     if (!req) return;
-    if (await applyFaults(ctx, state, call)) return;
     const startedAt = Date.now();
     ctx.body = {
       success: true,
@@ -93,11 +106,8 @@ export function cursorRunnerRoutes(state: SandboxState): Router<SandboxCtxState>
   });
 
   router.post('/cursor/iterate', async function iterate(ctx) {
-    const call: CallInfo = { service: 'cursor-runner', method: 'iterate' };
-    ctx.state.call = call;
-    const req = await readIterate(ctx, call);
+    const req = await acceptIterate(ctx, state, 'iterate');
     if (!req) return;
-    if (await applyFaults(ctx, state, call)) return;
     const startedAt = Date.now();
     await state.sleep(promptDelayMs(req.prompt) ?? state.options.cursorDelayMs);
     const outcome = runPrompt(req.prompt);
