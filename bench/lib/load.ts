@@ -97,7 +97,7 @@ function errorKind(err: unknown): string {
 /**
  * Run one load phase in this process. It stops by itself: sending ends after `durationMs`, and
  * requests still unanswered `requestTimeoutMs` later are counted as `unfinished`.
- * Run it through {@link runLoad} so it does not share an event loop with the server under test.
+ * Run it through `LoadGeneratorProcess` (run-load.ts) so it does not share an event loop with the server under test.
  */
 export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
   const url = assertLoopback(opts.origin);

@@ -57,13 +57,3 @@ export class LoadGeneratorProcess {
     clearTimeout(timer);
   }
 }
-
-/** Run one phase in a fresh child process (cold JIT: prefer {@link LoadGeneratorProcess} for series). */
-export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  const generator = LoadGeneratorProcess.start();
-  try {
-    return await generator.run(opts);
-  } finally {
-    await generator.close();
-  }
-}
