@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
-import { ApiRejectedError, UpstreamUnreachableError } from '@telegram-receiver/core';
+import { ApiRejectedError } from '@telegram-receiver/core';
 
 /**
  * Retry decisions shared by the processors. BullMQ retries a job that throws (attempts and
@@ -21,11 +21,6 @@ export function isTransient(err: unknown): boolean {
   if (err instanceof UnrecoverableError) return false;
   if (err instanceof ApiRejectedError) return err.retryable;
   return true;
-}
-
-/** Whether an error is a "no answer" from an upstream (any phase). */
-export function isUnreachable(err: unknown): err is UpstreamUnreachableError {
-  return err instanceof UpstreamUnreachableError;
 }
 
 /**

@@ -32,8 +32,3 @@ export function localCommandReply(text: string): string {
     "I'm still learning how to process messages. More features coming soon!"
   );
 }
-
-/** The seed's reply to a callback query that was not forwarded (no chat to forward for), in Telegram HTML. */
-export function callbackSelectionReply(data: string): string {
-  return `You selected: ${escapeHtml(data)}`;
-}

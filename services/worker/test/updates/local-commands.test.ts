@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   HELP_TEXT,
   STATUS_TEXT,
-  callbackSelectionReply,
   localCommandOf,
   localCommandReply,
 } from '../../src/updates/local-commands.ts';
@@ -31,11 +30,5 @@ describe('localCommandOf', () => {
     expect(localCommandOf('/stat')).toBeNull();
     expect(localCommandOf('')).toBeNull();
     expect(localCommandOf('please /start')).toBeNull();
-  });
-});
-
-describe('callbackSelectionReply', () => {
-  it('should escape the callback data', () => {
-    expect(callbackSelectionReply('<a>&')).toBe('You selected: &lt;a&gt;&amp;');
   });
 });
