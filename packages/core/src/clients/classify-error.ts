@@ -158,9 +158,25 @@ function cleanText(text: string, redactor: SecretRedactor): string {
   return t.length > MAX_DESCRIPTION ? `${t.slice(0, MAX_DESCRIPTION)}…` : t;
 }
 
-// A proxy's error page may echo the request URL (and with it the token), so none of it is kept.
-const notTheServiceAnswer = (res: RawResponse) =>
-  `unexpected answer (HTTP ${res.status}${headerValue(res.headers, 'content-type') ? `, ${headerValue(res.headers, 'content-type')?.split(';')[0]}` : ''})`;
+/**
+ * An answer that is not the service's own error envelope (a proxy's HTML page, garbage): ambiguous,
+ * and none of its body is kept, since a proxy's error page may echo the request URL (and the token).
+ */
+function unparsedAnswer(
+  res: RawResponse,
+  ctx: CallContext,
+  retryAfter: number | undefined,
+): ApiRejectedError {
+  const contentType = headerValue(res.headers, 'content-type');
+  return new ApiRejectedError({
+    service: ctx.service,
+    method: ctx.method,
+    status: res.status,
+    description: `unexpected answer (HTTP ${res.status}${contentType ? `, ${contentType.split(';')[0]}` : ''})`,
+    retryAfter,
+    ambiguous: true,
+  });
+}
 
 /**
  * A Bot API answer that is not `{ok: true}`. Only Telegram's own `{"ok":false,...}` envelope is
@@ -189,14 +205,7 @@ export function telegramRejection(res: RawResponse, ctx: CallContext): ApiReject
           : undefined,
     });
   }
-  return new ApiRejectedError({
-    service: ctx.service,
-    method: ctx.method,
-    status: res.status,
-    description: notTheServiceAnswer(res),
-    retryAfter: headerRetry,
-    ambiguous: true,
-  });
+  return unparsedAnswer(res, ctx, headerRetry);
 }
 
 /**
@@ -207,16 +216,7 @@ export function telegramRejection(res: RawResponse, ctx: CallContext): ApiReject
 export function elevenLabsRejection(res: RawResponse, ctx: CallContext): ApiRejectedError {
   const json = parseJson(res.body);
   const retryAfter = parseRetryAfter(headerValue(res.headers, 'retry-after'));
-  if (!isRecord(json)) {
-    return new ApiRejectedError({
-      service: ctx.service,
-      method: ctx.method,
-      status: res.status,
-      description: notTheServiceAnswer(res),
-      retryAfter,
-      ambiguous: true,
-    });
-  }
+  if (!isRecord(json)) return unparsedAnswer(res, ctx, retryAfter);
   let description: string | undefined;
   let code: string | undefined;
   const { detail } = json;
@@ -262,12 +262,5 @@ export function cursorRunnerRejection(res: RawResponse, ctx: CallContext): ApiRe
       retryAfter,
     });
   }
-  return new ApiRejectedError({
-    service: ctx.service,
-    method: ctx.method,
-    status: res.status,
-    description: notTheServiceAnswer(res),
-    retryAfter,
-    ambiguous: true,
-  });
+  return unparsedAnswer(res, ctx, retryAfter);
 }
