@@ -2,8 +2,6 @@ import type { UpdatesQueue } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import { UpdateWriter, type PendingUpdate } from './update-writer.ts';
 
-export type { PendingUpdate } from './update-writer.ts';
-
 /** Options of {@link UpdateBatcher}. */
 export interface UpdateBatcherOptions {
   queue: UpdatesQueue;
