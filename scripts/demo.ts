@@ -4,6 +4,8 @@
 // Settings come from the environment with the `make dev` defaults: GATEWAY_URL, SANDBOX_URL,
 // TELEGRAM_WEBHOOK_SECRET, DEMO_TIMEOUT_MS.
 
+import { DEV_GATEWAY_PORT, DEV_HOST, DEV_SANDBOX_PORT, DEV_WEBHOOK_SECRET } from './dev-defaults.ts';
+
 interface RecordedCall {
   seq: number;
   service: string;
@@ -14,9 +16,9 @@ interface RecordedCall {
 }
 
 const env = process.env;
-const gatewayUrl = (env.GATEWAY_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
-const sandboxUrl = (env.SANDBOX_URL ?? 'http://127.0.0.1:3900').replace(/\/+$/, '');
-const webhookSecret = env.TELEGRAM_WEBHOOK_SECRET ?? 'dev-webhook-secret';
+const gatewayUrl = (env.GATEWAY_URL ?? `http://${DEV_HOST}:${DEV_GATEWAY_PORT}`).replace(/\/+$/, '');
+const sandboxUrl = (env.SANDBOX_URL ?? `http://${DEV_HOST}:${DEV_SANDBOX_PORT}`).replace(/\/+$/, '');
+const webhookSecret = env.TELEGRAM_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET;
 const timeoutMs = Number(env.DEMO_TIMEOUT_MS ?? 30_000);
 
 const out = (line = '') => process.stdout.write(`${line}\n`);

@@ -7,24 +7,27 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RedisServer, waitFor } from '@telegram-receiver/testing';
+import { DEV_GATEWAY_PORT, DEV_HOST, DEV_SANDBOX_PORT, DEV_WEBHOOK_SECRET } from './dev-defaults.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
 const ports = {
-  gateway: env.PORT ?? '3000',
+  gateway: env.PORT ?? DEV_GATEWAY_PORT,
   gatewayOps: env.GATEWAY_OPS_PORT ?? '9101',
   workerOps: env.WORKER_OPS_PORT ?? '9102',
-  sandbox: env.SANDBOX_PORT ?? '3900',
+  sandbox: env.SANDBOX_PORT ?? DEV_SANDBOX_PORT,
 };
-const host = '127.0.0.1';
+const host = DEV_HOST;
 const sandboxUrl = `http://${host}:${ports.sandbox}`;
 const gatewayUrl = `http://${host}:${ports.gateway}`;
+const gatewayOpsUrl = `http://${host}:${ports.gatewayOps}`;
+const workerOpsUrl = `http://${host}:${ports.workerOps}`;
 const shared = {
   LOG_LEVEL: env.LOG_LEVEL ?? 'info',
   NODE_ENV: env.NODE_ENV ?? 'development',
   QUEUE_PREFIX: env.QUEUE_PREFIX ?? 'tr',
   TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN ?? '100000001:dev-bot-token-aaaaaaaaaaaaaaaaaaaaaaaa',
-  TELEGRAM_WEBHOOK_SECRET: env.TELEGRAM_WEBHOOK_SECRET ?? 'dev-webhook-secret',
+  TELEGRAM_WEBHOOK_SECRET: env.TELEGRAM_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
   WEBHOOK_SECRET: env.WEBHOOK_SECRET ?? 'dev-callback-secret',
   BOTS_FILE: env.BOTS_FILE,
   TELEGRAM_API_URL: env.TELEGRAM_API_URL ?? sandboxUrl,
@@ -104,7 +107,7 @@ try {
     SANDBOX_HOST: host,
     SANDBOX_CALLBACK_URL: `${gatewayUrl}/cursor-runner/callback`,
   });
-  await startService('gateway', 'services/gateway/src/main.ts', `http://${host}:${ports.gatewayOps}/health`, {
+  await startService('gateway', 'services/gateway/src/main.ts', `${gatewayOpsUrl}/health`, {
     REDIS_URL: redisUrl,
     HOST: host,
     PORT: ports.gateway,
@@ -112,7 +115,7 @@ try {
   });
   const workerEntry = 'services/worker/src/main.ts';
   if (existsSync(join(root, workerEntry))) {
-    await startService('worker', workerEntry, `http://${host}:${ports.workerOps}/health`, {
+    await startService('worker', workerEntry, `${workerOpsUrl}/health`, {
       REDIS_URL: redisUrl,
       OPS_PORT: ports.workerOps,
     });
@@ -133,8 +136,8 @@ try {
     [
       '',
       'telegram-receiver dev stack is up:',
-      `  gateway   ${gatewayUrl}  (ops http://${host}:${ports.gatewayOps}/metrics)`,
-      `  worker    ops http://${host}:${ports.workerOps}/metrics`,
+      `  gateway   ${gatewayUrl}  (ops ${gatewayOpsUrl}/metrics)`,
+      `  worker    ops ${workerOpsUrl}/metrics`,
       `  sandbox   ${sandboxUrl}  (calls: ${sandboxUrl}/sandbox/calls)`,
       `  redis     ${redisUrl}${redis ? ' (private redis-server)' : ''}`,
       '',
