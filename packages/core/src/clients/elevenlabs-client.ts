@@ -6,7 +6,7 @@ import { ApiRejectedError } from '../errors/api-rejected-error.ts';
 import { SecretRedactor } from '../redact.ts';
 import { elevenLabsRejection, parseJson, type CallContext, type RawResponse } from './classify-error.ts';
 import { httpCall } from './http-call.ts';
-import { createRetryPolicy, RETRY_DEFAULTS } from './retry-policy.ts';
+import { createRetryPolicy } from './retry-policy.ts';
 import { TranscriptionEmptyError } from './transcription-empty-error.ts';
 import { UnexpectedAudioFormatError } from './unexpected-audio-format-error.ts';
 
@@ -125,9 +125,9 @@ export class ElevenLabsClient {
     this.#policy = createRetryPolicy(
       'idempotent',
       {
-        maxAttempts: opts.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
-        maxInlineRetryAfterSeconds:
-          opts.maxInlineRetryAfterSeconds ?? RETRY_DEFAULTS.maxInlineRetryAfterSeconds,
+        maxAttempts: opts.maxAttempts,
+        maxInlineRetryAfterSeconds: opts.maxInlineRetryAfterSeconds,
+        // ElevenLabs' own backoff defaults: slower than the shared ones.
         initialDelayMs: opts.initialDelayMs ?? 500,
         maxDelayMs: opts.maxDelayMs ?? 8_000,
       },

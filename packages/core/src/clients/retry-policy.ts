@@ -78,7 +78,13 @@ export function createRetryPolicy(
   opts: RetryOptions = {},
   extras: RetryPolicyExtras = {},
 ): RetryPolicy {
-  const o = { ...RETRY_DEFAULTS, ...opts };
+  // Field by field, so an option passed as `undefined` still gets its default.
+  const o = {
+    maxAttempts: opts.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
+    maxInlineRetryAfterSeconds: opts.maxInlineRetryAfterSeconds ?? RETRY_DEFAULTS.maxInlineRetryAfterSeconds,
+    initialDelayMs: opts.initialDelayMs ?? RETRY_DEFAULTS.initialDelayMs,
+    maxDelayMs: opts.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs,
+  };
   const exponential = new ExponentialBackoff({ initialDelay: o.initialDelayMs, maxDelay: o.maxDelayMs });
   const backoff = new DelegateBackoff<Ctx, IBackoff<unknown> | undefined>((context, state) => {
     const next = state === undefined ? exponential.next() : state.next(context);

@@ -7,7 +7,7 @@ import type { TelegramFile, TelegramMessage, TelegramUser, TelegramWebhookInfo }
 import { parseJson, telegramRejection, type CallContext, type RawResponse } from './classify-error.ts';
 import { FileTooLargeError } from './file-too-large-error.ts';
 import { httpCall } from './http-call.ts';
-import { createRetryPolicy, RETRY_DEFAULTS, type CallKind } from './retry-policy.ts';
+import { createRetryPolicy, type CallKind } from './retry-policy.ts';
 
 /** A file to upload (voice, audio, document). */
 export interface InputFile {
@@ -105,16 +105,10 @@ export class TelegramClient {
     this.#maxResponseBytes = opts.maxResponseBytes ?? 1_048_576;
     this.#logger = opts.logger;
     this.#redactor = new SecretRedactor([opts.token]);
-    const retry = {
-      maxAttempts: opts.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
-      maxInlineRetryAfterSeconds:
-        opts.maxInlineRetryAfterSeconds ?? RETRY_DEFAULTS.maxInlineRetryAfterSeconds,
-      initialDelayMs: opts.initialDelayMs ?? RETRY_DEFAULTS.initialDelayMs,
-      maxDelayMs: opts.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs,
-    };
+    // opts carries the RetryOptions fields; createRetryPolicy fills in the defaults.
     this.#policies = {
-      idempotent: createRetryPolicy('idempotent', retry, { logger: opts.logger }),
-      'effect-once': createRetryPolicy('effect-once', retry, { logger: opts.logger }),
+      idempotent: createRetryPolicy('idempotent', opts, { logger: opts.logger }),
+      'effect-once': createRetryPolicy('effect-once', opts, { logger: opts.logger }),
     };
   }
 
