@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type {
   BotConfig,
@@ -14,7 +14,7 @@ import type { SendLedger } from '../ledger/send-ledger.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import { deleteCallbackState, loadCallbackState, type CallbackState } from '../updates/callback-state.ts';
 import { ChatReplies, describe } from './chat-replies.ts';
-import { isLastAttempt, isTransient, messageOf, rateLimitDelayMs } from './job-policy.ts';
+import { deferIfRetryable, messageOf } from './job-policy.ts';
 import type { ElevenLabsPort, SettingsPort, TelegramClients } from './ports.ts';
 import type { SendPacer } from './send-pacer.ts';
 
@@ -176,16 +176,7 @@ export function createCallbackProcessor(
       log.info({ ...outcome, bot: bot.name, success: result.success }, 'cursor-runner result delivered');
       return outcome;
     } catch (err) {
-      const delay = rateLimitDelayMs(err);
-      if (delay !== undefined && token !== undefined) {
-        log.warn({ delayMs: delay, reason: describe(err) }, 'rate limited upstream; job delayed');
-        await job.moveToDelayed(Date.now() + delay, token);
-        throw new DelayedError();
-      }
-      if (isTransient(err) && !isLastAttempt(job)) {
-        log.warn({ attempt: job.attemptsMade + 1, reason: describe(err) }, 'callback failed; will retry');
-        throw err;
-      }
+      await deferIfRetryable(job, token, err, log, 'callback');
       const message = opts.redactor.redact(messageOf(err));
       log.error({ reason: describe(err), err: message }, 'callback failed for good');
       await replies

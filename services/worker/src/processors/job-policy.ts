@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
-import { ApiRejectedError } from '@telegram-receiver/core';
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import { ApiRejectedError, type Logger } from '@telegram-receiver/core';
+import { describe } from './chat-replies.ts';
 
 /**
  * Retry decisions shared by the processors. BullMQ retries a job that throws (attempts and
@@ -45,4 +46,29 @@ export function messageOf(err: unknown, max = 4000): string {
         ? err.message
         : String(err);
   return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+/**
+ * Hand a failed attempt back to BullMQ when trying again can help, else return (the failure is
+ * final). A 429 with a long `retry_after` moves the job to the delayed set and throws
+ * `DelayedError`, without spending an attempt (an update's lane keeps its chat waiting behind
+ * it); a transient failure before the last attempt is re-thrown for BullMQ's retry.
+ */
+export async function deferIfRetryable(
+  job: Job,
+  token: string | undefined,
+  err: unknown,
+  log: Logger,
+  what: string,
+): Promise<void> {
+  const delay = rateLimitDelayMs(err);
+  if (delay !== undefined && token !== undefined) {
+    log.warn({ delayMs: delay, reason: describe(err) }, 'rate limited upstream; job delayed');
+    await job.moveToDelayed(Date.now() + delay, token);
+    throw new DelayedError();
+  }
+  if (isTransient(err) && !isLastAttempt(job)) {
+    log.warn({ attempt: job.attemptsMade + 1, reason: describe(err) }, `${what} failed; will retry`);
+    throw err;
+  }
 }

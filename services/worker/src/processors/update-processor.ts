@@ -18,7 +18,7 @@ import { classifyUpdate, type UpdateAction } from '../updates/classify-update.ts
 import { localCommandOf, localCommandReply } from '../updates/local-commands.ts';
 import { requestIdFor } from '../updates/request-id.ts';
 import { ChatReplies, describe } from './chat-replies.ts';
-import { isLastAttempt, isTransient, messageOf, rateLimitDelayMs } from './job-policy.ts';
+import { deferIfRetryable, isLastAttempt, isTransient, messageOf, rateLimitDelayMs } from './job-policy.ts';
 import type { SendPacer } from './send-pacer.ts';
 import type { CursorRunnerPort, ElevenLabsPort, SettingsPort, TelegramClients } from './ports.ts';
 
@@ -296,17 +296,7 @@ export function createUpdateProcessor(
       log.info({ action: action.kind, outcome }, 'update processed');
       return { action: action.kind, outcome };
     } catch (err) {
-      const delay = rateLimitDelayMs(err);
-      if (delay !== undefined) {
-        // Honour retry_after without spending an attempt; the lane keeps this chat waiting behind it.
-        log.warn({ delayMs: delay, reason: describe(err) }, 'rate limited upstream; job delayed');
-        await job.moveToDelayed(Date.now() + delay, token);
-        throw new DelayedError();
-      }
-      if (isTransient(err) && !isLastAttempt(job)) {
-        log.warn({ attempt: job.attemptsMade + 1, reason: describe(err) }, 'update failed; will retry');
-        throw err;
-      }
+      await deferIfRetryable(job, token, err, log, 'update');
       log.error(
         { reason: describe(err), err: opts.redactor.redact(messageOf(err)) },
         'update failed for good',
