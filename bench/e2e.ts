@@ -4,22 +4,21 @@ import { closeConnection, createWorkerConnection } from '@telegram-receiver/core
 import { freePort, randomName, RedisServer, waitFor } from '@telegram-receiver/testing';
 import { request } from 'undici';
 import { LatencyRecorder, type LatencySummary } from './lib/latency-recorder.ts';
-import type { LoadResult, OpenLoopOptions, SaturationOptions } from './lib/load.ts';
+import { BENCH_BOT_TOKEN, BENCH_SECRET_HEADER, BENCH_WEBHOOK_SECRET } from './lib/fake-credentials.ts';
+import type { LoadResult, PhasePlan } from './lib/load.ts';
 import { cpuSeconds, machineCpuSeconds } from './lib/proc-cpu.ts';
 import { perUpdate, redisCommandStats, type CommandStat } from './lib/redis-command-stats.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer, type ServerProcess } from './lib/server-process.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-export const E2E_ENTRIES = {
+const E2E_ENTRIES = {
   sandbox: here('../packages/sandbox/src/main.ts'),
   gateway: here('../services/gateway/src/main.ts'),
   worker: here('../services/worker/src/main.ts'),
 } as const;
 
-// Fake credentials: everything stays on 127.0.0.1 and talks to the sandbox only.
-const BOT_TOKEN = '123456:bench-token-aaaaaaaaaaaaaaaaaaaaaaaa';
-const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
+// Fake, like the other bench credentials: everything talks to the sandbox only.
 const CALLBACK_SECRET = 'bench-callback-secret-0123456789';
 
 /** Targets of the end-to-end run (brief): ≥ 5 × the seed's 1.1k msg/s, p95 ≤ 50 ms at 1,000/s. */
@@ -122,8 +121,8 @@ async function startStack(cursorDelayMs: number): Promise<Stack> {
       LOG_LEVEL: 'warn',
       REDIS_URL: redis.url,
       QUEUE_PREFIX: randomName('bench'),
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      TELEGRAM_BOT_TOKEN: BENCH_BOT_TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
       WEBHOOK_SECRET: CALLBACK_SECRET,
       TELEGRAM_API_URL: sandboxUrl,
     };
@@ -190,9 +189,6 @@ async function redisProcessId(url: string): Promise<number | undefined> {
   }
 }
 
-type Fixed = 'origin' | 'headers' | 'firstUpdateId';
-type E2ePlan = { phase: string; load: Omit<OpenLoopOptions, Fixed> | Omit<SaturationOptions, Fixed> }[];
-
 /**
  * End to end: gateway + worker + sandbox as processes, updates from many chats posted to the
  * webhook, measured where the worker hands the prompt to cursor-runner (the sandbox records the
@@ -206,7 +202,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       ? { warmUp: 1000, saturation: 3000, open: 3000 }
       : { warmUp: 3000, saturation: 10_000, open: 10_000 });
   const cursorDelayMs = opts.cursorDelayMs ?? 600_000;
-  const plan: E2ePlan = [
+  const plan: PhasePlan = [
     { phase: 'warm-up', load: { mode: 'open', rate: 200, durationMs: s.warmUp } },
     {
       phase: 'saturation',
@@ -235,7 +231,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       const result = await generator.run({
         ...load,
         origin: stack.gatewayUrl,
-        headers: { 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET },
+        headers: BENCH_SECRET_HEADER,
         firstUpdateId,
       });
       firstUpdateId += 50_000_000;

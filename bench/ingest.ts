@@ -3,19 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeConnection, closeQueues, createQueues, createWorkerConnection } from '@telegram-receiver/core';
 import { freePort, randomName, RedisServer } from '@telegram-receiver/testing';
-import type { LoadResult, OpenLoopOptions, SaturationOptions } from './lib/load.ts';
+import { BENCH_BOT_TOKEN, BENCH_SECRET_HEADER, BENCH_WEBHOOK_SECRET } from './lib/fake-credentials.ts';
+import type { LoadResult, PhasePlan } from './lib/load.ts';
 import { cpuSeconds, machineCpuSeconds } from './lib/proc-cpu.ts';
 import { perUpdate, redisCommandStats, type CommandStat } from './lib/redis-command-stats.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer } from './lib/server-process.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-export const GATEWAY_MAIN = here('../services/gateway/src/main.ts');
-
-// Fake credentials: everything stays on 127.0.0.1 and no Bot API is ever called.
-const BOT_TOKEN = '123456:bench-token-aaaaaaaaaaaaaaaaaaaaaaaa';
-const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
-const SECRET_HEADER = { 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET };
+const GATEWAY_MAIN = here('../services/gateway/src/main.ts');
 
 /** The seed system's published ingest numbers on this machine (brief; seed-contract §1.3, §4). */
 export const SEED_NUMBERS = { ackPath: 7000, messagePath: 1100 } as const;
@@ -94,7 +90,12 @@ async function startAnchor(entry: string): Promise<RunningTarget> {
   const server = await startServer({
     entry,
     port,
-    env: { PORT: String(port), NODE_ENV: 'production', BOT_TOKEN, WEBHOOK_SECRET },
+    env: {
+      PORT: String(port),
+      NODE_ENV: 'production',
+      BOT_TOKEN: BENCH_BOT_TOKEN,
+      WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
+    },
   });
   return { origin: `http://127.0.0.1:${port}`, serverPid: server.pid, stop: () => server.stop() };
 }
@@ -116,8 +117,8 @@ async function startGateway(): Promise<RunningTarget> {
         OPS_PORT: String(opsPort),
         REDIS_URL: redis.url,
         QUEUE_PREFIX: prefix,
-        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-        TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        TELEGRAM_BOT_TOKEN: BENCH_BOT_TOKEN,
+        TELEGRAM_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
         LOG_LEVEL: 'warn',
         // The bench measures ingest, with no worker draining: never shed load for backlog.
         MAX_BACKLOG: '1000000000',
@@ -162,9 +163,6 @@ const STARTERS: Record<TargetName, () => Promise<RunningTarget>> = {
   'grammy-koa': () => startAnchor(here('./targets/grammy-koa.ts')),
   gateway: startGateway,
 };
-
-type Fixed = 'origin' | 'headers' | 'firstUpdateId';
-type PhasePlan = { phase: string; load: Omit<OpenLoopOptions, Fixed> | Omit<SaturationOptions, Fixed> }[];
 
 function plan(opts: IngestOptions): PhasePlan {
   const s =
@@ -231,7 +229,7 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
         const result = await generator.run({
           ...load,
           origin: target.origin,
-          headers: SECRET_HEADER,
+          headers: BENCH_SECRET_HEADER,
           firstUpdateId,
         });
         const after = await sample();
@@ -278,5 +276,3 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
   report.rows.sort((a, b) => names.indexOf(a.target) - names.indexOf(b.target));
   return report;
 }
-
-export { TARGET_LABELS };

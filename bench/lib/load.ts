@@ -39,6 +39,13 @@ export interface SaturationOptions extends LoadCommon {
 
 export type LoadOptions = OpenLoopOptions | SaturationOptions;
 
+type PerRun = 'origin' | 'headers' | 'firstUpdateId';
+/** A benchmark's named phases; the runner adds the target, the headers and the update ids. */
+export type PhasePlan = {
+  phase: string;
+  load: Omit<OpenLoopOptions, PerRun> | Omit<SaturationOptions, PerRun>;
+}[];
+
 /** Outcome of one phase. */
 export interface LoadResult {
   mode: LoadOptions['mode'];
