@@ -1,14 +1,12 @@
 import { freePort } from '@telegram-receiver/testing';
-import type { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ApiRejectedError,
-  createHttpAgent,
   CursorRunnerClient,
   UpstreamUnreachableError,
   type CursorRunnerClientOptions,
 } from '@telegram-receiver/core';
-import { captureLogger, errorTexts, FakeUpstream } from './fake-upstream.ts';
+import { captureLogger, errorTexts, rejection, useClientTestEnv } from './fake-upstream.ts';
 
 const SECRET = 'cr-webhook-secret-0123456789';
 const CALLBACK = 'http://gateway.test:3000/cursor-runner/callback';
@@ -22,37 +20,14 @@ const ACK = {
   },
 };
 
-let agent: Agent;
-let upstream: FakeUpstream;
-
-beforeAll(() => {
-  agent = createHttpAgent({ connectTimeoutMs: 1_000 });
-});
-afterAll(async () => {
-  await agent.close();
-});
-beforeEach(async () => {
-  upstream = await FakeUpstream.start();
-});
-afterEach(async () => {
-  await upstream.close();
-});
+const env = useClientTestEnv();
 
 const client = (extra: Partial<CursorRunnerClientOptions> = {}) =>
-  new CursorRunnerClient({ baseUrl: upstream.url, agent, webhookSecret: SECRET, ...extra });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
+  new CursorRunnerClient({ baseUrl: env.upstream.url, agent: env.agent, webhookSecret: SECRET, ...extra });
 
 describe('CursorRunnerClient.iterateAsync', () => {
   it('should POST the seed body with defaults, the secret in the callback URL and in X-Webhook-Secret', async () => {
-    upstream.reply(ACK);
+    env.upstream.reply(ACK);
     const ack = await client().iterateAsync({
       id: 'telegram-1-abcd1234',
       prompt: 'fix it',
@@ -62,7 +37,7 @@ describe('CursorRunnerClient.iterateAsync', () => {
       requestId: 'telegram-1-abcd1234',
       message: 'Request accepted, processing asynchronously',
     });
-    const req = upstream.requests[0]!;
+    const req = env.upstream.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.url).toBe('/cursor/iterate/async');
     expect(req.headers['content-type']).toBe('application/json');
@@ -80,7 +55,7 @@ describe('CursorRunnerClient.iterateAsync', () => {
   });
 
   it('should pass repository, branch, iterations and conversationId and keep the callback query', async () => {
-    upstream.reply(ACK);
+    env.upstream.reply(ACK);
     await client().iterateAsync({
       id: 'telegram-2-00000000',
       prompt: 'p',
@@ -90,7 +65,7 @@ describe('CursorRunnerClient.iterateAsync', () => {
       maxIterations: 3,
       conversationId: 'conv-1',
     });
-    const body = JSON.parse(upstream.requests[0]!.body.toString()) as Record<string, unknown>;
+    const body = JSON.parse(env.upstream.requests[0]!.body.toString()) as Record<string, unknown>;
     expect(body).toMatchObject({
       repository: 'repo-a',
       branchName: 'dev',
@@ -106,10 +81,10 @@ describe('CursorRunnerClient.iterateAsync', () => {
     const c = client();
     const urls = [`${CALLBACK}?bot=alpha`, `${CALLBACK}?bot=beta`, `${CALLBACK}?bot=alpha`];
     for (const [i, callbackUrl] of urls.entries()) {
-      upstream.reply(ACK);
+      env.upstream.reply(ACK);
       await c.iterateAsync({ id: `telegram-${i}-00000000`, prompt: 'p', callbackUrl });
     }
-    const sent = upstream.requests.map(
+    const sent = env.upstream.requests.map(
       r => new URL((JSON.parse(r.body.toString()) as { callbackUrl: string }).callbackUrl),
     );
     expect(sent.map(u => u.searchParams.get('bot'))).toEqual(['alpha', 'beta', 'alpha']);
@@ -120,15 +95,15 @@ describe('CursorRunnerClient.iterateAsync', () => {
   });
 
   it('should send neither secret form when no secret is configured', async () => {
-    upstream.reply(ACK);
+    env.upstream.reply(ACK);
     await client({ webhookSecret: undefined }).iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK });
-    const req = upstream.requests[0]!;
+    const req = env.upstream.requests[0]!;
     expect(req.headers['x-webhook-secret']).toBeUndefined();
     expect((JSON.parse(req.body.toString()) as { callbackUrl: string }).callbackUrl).toBe(CALLBACK);
   });
 
   it('should fall back to our id when the ack has no requestId', async () => {
-    upstream.reply({ status: 200, json: { success: true } });
+    env.upstream.reply({ status: 200, json: { success: true } });
     expect(await client().iterateAsync({ id: 'mine', prompt: 'p', callbackUrl: CALLBACK })).toEqual({
       requestId: 'mine',
       message: '',
@@ -136,7 +111,7 @@ describe('CursorRunnerClient.iterateAsync', () => {
   });
 
   it('should throw ApiRejectedError with the error text on 400, once', async () => {
-    upstream.reply({ status: 400, json: { success: false, error: 'prompt is required' } });
+    env.upstream.reply({ status: 400, json: { success: false, error: 'prompt is required' } });
     const err = await rejection(client().iterateAsync({ id: 'x', prompt: '', callbackUrl: CALLBACK }));
     expect(err).toBeInstanceOf(ApiRejectedError);
     expect(err).toMatchObject({
@@ -146,11 +121,11 @@ describe('CursorRunnerClient.iterateAsync', () => {
       description: 'prompt is required',
       ambiguous: false,
     });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should treat a 401 for a missing secret as a rejection without echoing the secret', async () => {
-    upstream.reply({
+    env.upstream.reply({
       status: 401,
       json: { success: false, error: `Unauthorized - invalid or missing webhook secret ${SECRET}` },
     });
@@ -160,16 +135,20 @@ describe('CursorRunnerClient.iterateAsync', () => {
   });
 
   it('should not retry a 500 and mark an HTML answer ambiguous', async () => {
-    upstream.reply({ status: 502, text: `<html>bad gateway ${CALLBACK}?secret=${SECRET}</html>` });
+    env.upstream.reply({ status: 502, text: `<html>bad gateway ${CALLBACK}?secret=${SECRET}</html>` });
     const err = await rejection(client().iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK }));
     expect(err).toMatchObject({ status: 502, ambiguous: true, mayHaveTakenEffect: true });
     expect(errorTexts(err)).not.toContain(SECRET);
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should report a refused connection as connect, safe to retry, without retrying', async () => {
     const port = await freePort();
-    const c = new CursorRunnerClient({ baseUrl: `http://127.0.0.1:${port}`, agent, webhookSecret: SECRET });
+    const c = new CursorRunnerClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      agent: env.agent,
+      webhookSecret: SECRET,
+    });
     const err = await rejection(c.iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK }));
     expect(err).toBeInstanceOf(UpstreamUnreachableError);
     expect(err).toMatchObject({ service: 'cursor-runner', phase: 'connect', safeToRetry: true });
@@ -177,25 +156,25 @@ describe('CursorRunnerClient.iterateAsync', () => {
   });
 
   it('should report a silent cursor-runner as a timeout after one request', async () => {
-    upstream.reply({ hang: true });
+    env.upstream.reply({ hang: true });
     const err = await rejection(
       client({ timeoutMs: 300 }).iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK }),
     );
     expect(err).toBeInstanceOf(UpstreamUnreachableError);
     expect(err).toMatchObject({ phase: 'timeout', safeToRetry: false, mayHaveTakenEffect: true });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should report a dropped connection as reset', async () => {
-    upstream.reply({ drop: true });
+    env.upstream.reply({ drop: true });
     const err = await rejection(client().iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK }));
     expect(err).toMatchObject({ name: 'UpstreamUnreachableError', phase: 'reset' });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should never log the secret or the callback URL that carries it', async () => {
     const { logger, lines } = captureLogger();
-    upstream.reply(ACK, { status: 400, json: { success: false, error: 'prompt is required' } });
+    env.upstream.reply(ACK, { status: 400, json: { success: false, error: 'prompt is required' } });
     const c = client({ logger });
     await c.iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK });
     await rejection(c.iterateAsync({ id: 'y', prompt: '', callbackUrl: CALLBACK }));
@@ -208,18 +187,20 @@ describe('CursorRunnerClient.iterateAsync', () => {
     await expect(client().iterateAsync({ id: 'x', prompt: 'p', callbackUrl: 'not a url' })).rejects.toThrow(
       /callbackUrl must be an absolute/,
     );
-    expect(() => new CursorRunnerClient({ baseUrl: 'nope', agent })).toThrow(/baseUrl must be an absolute/);
-    expect(upstream.requests).toHaveLength(0);
+    expect(() => new CursorRunnerClient({ baseUrl: 'nope', agent: env.agent })).toThrow(
+      /baseUrl must be an absolute/,
+    );
+    expect(env.upstream.requests).toHaveLength(0);
   });
 
   it('should treat a 2xx with success:false as a rejection', async () => {
-    upstream.reply({ status: 200, json: { success: false, error: 'Repository not found locally: r' } });
+    env.upstream.reply({ status: 200, json: { success: false, error: 'Repository not found locally: r' } });
     const err = await rejection(client().iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK }));
     expect(err).toMatchObject({ status: 200, description: 'Repository not found locally: r' });
   });
 
   it('should refuse an oversized answer', async () => {
-    upstream.reply({ status: 200, json: { success: true, message: 'x'.repeat(2 * 1024 * 1024) } });
+    env.upstream.reply({ status: 200, json: { success: true, message: 'x'.repeat(2 * 1024 * 1024) } });
     const err = await rejection(client().iterateAsync({ id: 'x', prompt: 'p', callbackUrl: CALLBACK }));
     expect(err).toMatchObject({ ambiguous: true, description: 'answer too large' });
   });

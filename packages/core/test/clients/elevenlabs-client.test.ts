@@ -1,56 +1,37 @@
 import { freePort } from '@telegram-receiver/testing';
-import type { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ApiRejectedError,
-  createHttpAgent,
   ElevenLabsClient,
   TranscriptionEmptyError,
   UnexpectedAudioFormatError,
   UpstreamUnreachableError,
   type ElevenLabsClientOptions,
 } from '@telegram-receiver/core';
-import { captureLogger, errorTexts, FakeUpstream, type RecordedRequest } from './fake-upstream.ts';
+import {
+  captureLogger,
+  errorTexts,
+  type RecordedRequest,
+  rejection,
+  useClientTestEnv,
+} from './fake-upstream.ts';
 
 const API_KEY = 'sk_test_elevenlabs_key_0123456789abcdef';
 const OGG = new Uint8Array([0x4f, 0x67, 0x67, 0x53, 0, 2, 0, 0, 1, 2, 3]);
 const MP3_ID3 = new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0]);
 const MP3_SYNC = new Uint8Array([0xff, 0xfb, 0x90, 0x64, 0, 0]);
 
-let agent: Agent;
-let upstream: FakeUpstream;
-
-beforeAll(() => {
-  agent = createHttpAgent({ connectTimeoutMs: 1_000 });
-});
-afterAll(async () => {
-  await agent.close();
-});
-beforeEach(async () => {
-  upstream = await FakeUpstream.start();
-});
-afterEach(async () => {
-  await upstream.close();
-});
+const env = useClientTestEnv();
 
 const client = (extra: Partial<ElevenLabsClientOptions> = {}) =>
   new ElevenLabsClient({
     apiKey: API_KEY,
-    baseUrl: upstream.url,
-    agent,
+    baseUrl: env.upstream.url,
+    agent: env.agent,
     initialDelayMs: 5,
     maxDelayMs: 20,
     ...extra,
   });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const formOf = (r: RecordedRequest) =>
   new Response(r.body, { headers: { 'content-type': r.headers['content-type']! } }).formData();
@@ -63,7 +44,7 @@ const audio = (bytes: Uint8Array, headers: Record<string, string> = {}) => ({
 
 describe('ElevenLabsClient.transcribe', () => {
   it('should POST multipart model_id, file and language_code with xi-api-key', async () => {
-    upstream.reply({ status: 200, json: { text: ' hello world ', language_code: 'eng', words: [] } });
+    env.upstream.reply({ status: 200, json: { text: ' hello world ', language_code: 'eng', words: [] } });
     const voice = new Uint8Array([0x4f, 0x67, 0x67, 0x53, 9, 9]);
     const got = await client().transcribe({
       audio: voice,
@@ -72,7 +53,7 @@ describe('ElevenLabsClient.transcribe', () => {
       languageCode: 'en',
     });
     expect(got).toEqual({ text: 'hello world', languageCode: 'eng' });
-    const req = upstream.requests[0]!;
+    const req = env.upstream.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.url).toBe('/v1/speech-to-text');
     expect(req.headers['xi-api-key']).toBe(API_KEY);
@@ -86,7 +67,7 @@ describe('ElevenLabsClient.transcribe', () => {
   });
 
   it('should use the configured model and omit language_code when not given', async () => {
-    upstream.reply({ status: 200, json: { text: 'hi' } });
+    env.upstream.reply({ status: 200, json: { text: 'hi' } });
     expect(
       await client({ sttModelId: 'scribe_v2' }).transcribe({
         audio: new Uint8Array([1]),
@@ -94,21 +75,21 @@ describe('ElevenLabsClient.transcribe', () => {
         contentType: 'audio/mpeg',
       }),
     ).toEqual({ text: 'hi' });
-    const form = await formOf(upstream.requests[0]!);
+    const form = await formOf(env.upstream.requests[0]!);
     expect(form.get('model_id')).toBe('scribe_v2');
     expect(form.has('language_code')).toBe(false);
   });
 
   it.each(['', '   \n'])('should throw TranscriptionEmptyError for the transcript %j', async text => {
-    upstream.reply({ status: 200, json: { text, language_code: 'eng' } });
+    env.upstream.reply({ status: 200, json: { text, language_code: 'eng' } });
     await expect(
       client().transcribe({ audio: new Uint8Array([1]), filename: 'v.oga', contentType: 'audio/ogg' }),
     ).rejects.toBeInstanceOf(TranscriptionEmptyError);
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should reject an answer without a text field as ambiguous', async () => {
-    upstream.reply({ status: 200, json: { transcripts: [] } });
+    env.upstream.reply({ status: 200, json: { transcripts: [] } });
     const err = await rejection(
       client().transcribe({ audio: new Uint8Array([1]), filename: 'v.oga', contentType: 'audio/ogg' }),
     );
@@ -120,7 +101,7 @@ describe('ElevenLabsClient.transcribe', () => {
   });
 
   it('should take the error text from detail[].msg on a 422 and not retry it', async () => {
-    upstream.reply({
+    env.upstream.reply({
       status: 422,
       json: { detail: [{ loc: ['body', 'model_id'], msg: 'field required', type: 'value_error' }] },
     });
@@ -129,18 +110,18 @@ describe('ElevenLabsClient.transcribe', () => {
     );
     expect(err).toBeInstanceOf(ApiRejectedError);
     expect(err).toMatchObject({ status: 422, description: 'field required', method: 'speech-to-text' });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should retry a 5xx and a dropped connection', async () => {
-    upstream.reply({ status: 503, text: 'busy' }, { drop: true }, { status: 200, json: { text: 'ok' } });
+    env.upstream.reply({ status: 503, text: 'busy' }, { drop: true }, { status: 200, json: { text: 'ok' } });
     const got = await client().transcribe({
       audio: new Uint8Array([1]),
       filename: 'v.oga',
       contentType: 'audio/ogg',
     });
     expect(got.text).toBe('ok');
-    expect(upstream.requests).toHaveLength(3);
+    expect(env.upstream.requests).toHaveLength(3);
   });
 
   it('should classify a refused connection as connect after its retries', async () => {
@@ -149,7 +130,7 @@ describe('ElevenLabsClient.transcribe', () => {
     const c = new ElevenLabsClient({
       apiKey: API_KEY,
       baseUrl: `http://127.0.0.1:${port}`,
-      agent,
+      agent: env.agent,
       initialDelayMs: 5,
       maxDelayMs: 10,
       logger,
@@ -165,10 +146,10 @@ describe('ElevenLabsClient.transcribe', () => {
 
 describe('ElevenLabsClient.synthesize', () => {
   it('should POST JSON {text, model_id} with output_format=opus_48000_64 and accept OggS', async () => {
-    upstream.reply(audio(OGG));
+    env.upstream.reply(audio(OGG));
     const got = await client().synthesize({ text: 'Hello', format: 'ogg_opus' });
     expect(got).toEqual({ audio: OGG, contentType: 'audio/ogg', format: 'ogg_opus' });
-    const req = upstream.requests[0]!;
+    const req = env.upstream.requests[0]!;
     expect(req.url).toBe('/v1/text-to-speech/vfaqCOvlrKi4Zp7C2IAm?output_format=opus_48000_64');
     expect(req.headers['xi-api-key']).toBe(API_KEY);
     expect(req.headers['content-type']).toBe('application/json');
@@ -176,7 +157,7 @@ describe('ElevenLabsClient.synthesize', () => {
   });
 
   it('should ask for mp3_44100_128 with the given voice and model', async () => {
-    upstream.reply(audio(MP3_ID3, { 'content-type': 'audio/mpeg' }));
+    env.upstream.reply(audio(MP3_ID3, { 'content-type': 'audio/mpeg' }));
     const got = await client({ ttsModelId: 'eleven_flash_v2_5' }).synthesize({
       text: 'Hi',
       format: 'mp3',
@@ -184,27 +165,29 @@ describe('ElevenLabsClient.synthesize', () => {
     });
     expect(got.format).toBe('mp3');
     expect(got.contentType).toBe('audio/mpeg');
-    expect(upstream.requests[0]!.url).toBe('/v1/text-to-speech/voice%2F..%2Fx?output_format=mp3_44100_128');
-    expect(JSON.parse(upstream.requests[0]!.body.toString())).toMatchObject({
+    expect(env.upstream.requests[0]!.url).toBe(
+      '/v1/text-to-speech/voice%2F..%2Fx?output_format=mp3_44100_128',
+    );
+    expect(JSON.parse(env.upstream.requests[0]!.body.toString())).toMatchObject({
       model_id: 'eleven_flash_v2_5',
     });
   });
 
   it('should return MP3 bytes as format mp3 when OGG was asked for but not delivered', async () => {
-    upstream.reply(audio(MP3_SYNC, { 'content-type': 'audio/mpeg' }));
+    env.upstream.reply(audio(MP3_SYNC, { 'content-type': 'audio/mpeg' }));
     const got = await client().synthesize({ text: 'Hi', format: 'ogg_opus' });
     expect(got).toMatchObject({ format: 'mp3', contentType: 'audio/mpeg' });
   });
 
   it('should throw UnexpectedAudioFormatError for bytes that are neither OGG nor MP3', async () => {
-    upstream.reply(audio(new TextEncoder().encode('<html>oops</html>'), { 'content-type': 'text/html' }));
+    env.upstream.reply(audio(new TextEncoder().encode('<html>oops</html>'), { 'content-type': 'text/html' }));
     const err = await rejection(client().synthesize({ text: 'Hi', format: 'ogg_opus' }));
     expect(err).toBeInstanceOf(UnexpectedAudioFormatError);
     expect(err).toMatchObject({ requested: 'ogg_opus', magic: '3c68746d' });
   });
 
   it('should throw UnexpectedAudioFormatError for an empty answer', async () => {
-    upstream.reply(audio(new Uint8Array(0)));
+    env.upstream.reply(audio(new Uint8Array(0)));
     await expect(client().synthesize({ text: 'Hi', format: 'mp3' })).rejects.toBeInstanceOf(
       UnexpectedAudioFormatError,
     );
@@ -212,11 +195,11 @@ describe('ElevenLabsClient.synthesize', () => {
 
   it('should refuse empty text without a request', async () => {
     await expect(client().synthesize({ text: '  ', format: 'mp3' })).rejects.toThrow(/text is empty/);
-    expect(upstream.requests).toHaveLength(0);
+    expect(env.upstream.requests).toHaveLength(0);
   });
 
   it('should refuse audio larger than maxAudioBytes', async () => {
-    upstream.reply(audio(new Uint8Array(4096).fill(0xff)));
+    env.upstream.reply(audio(new Uint8Array(4096).fill(0xff)));
     const err = await rejection(client({ maxAudioBytes: 1024 }).synthesize({ text: 'Hi', format: 'mp3' }));
     expect(err).toMatchObject({ ambiguous: true, description: 'answer larger than 1024 bytes' });
   });
@@ -230,15 +213,15 @@ describe('ElevenLabsClient 429 handling', () => {
   const busy = { status: 429, json: { detail: { status: 'system_busy', message: 'System busy' } } };
 
   it('should wait concurrencyRetryDelayMs after too_many_concurrent_requests', async () => {
-    upstream.reply(concurrency, audio(OGG));
+    env.upstream.reply(concurrency, audio(OGG));
     const started = Date.now();
     await client({ concurrencyRetryDelayMs: 400 }).synthesize({ text: 'Hi', format: 'ogg_opus' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
-    expect(upstream.requests).toHaveLength(2);
+    expect(env.upstream.requests).toHaveLength(2);
   });
 
   it('should treat the newer code concurrent_limit_exceeded the same way', async () => {
-    upstream.reply(
+    env.upstream.reply(
       {
         status: 429,
         json: { type: 'rate_limit_error', code: 'concurrent_limit_exceeded', message: 'limit' },
@@ -251,15 +234,15 @@ describe('ElevenLabsClient 429 handling', () => {
   });
 
   it('should back off exponentially (not the concurrency wait) after system_busy', async () => {
-    upstream.reply(busy, busy, audio(OGG));
+    env.upstream.reply(busy, busy, audio(OGG));
     const started = Date.now();
     await client({ concurrencyRetryDelayMs: 5_000 }).synthesize({ text: 'Hi', format: 'ogg_opus' });
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(upstream.requests).toHaveLength(3);
+    expect(env.upstream.requests).toHaveLength(3);
   });
 
   it('should tell the two kinds apart in the error code when retries run out', async () => {
-    upstream.reply(concurrency);
+    env.upstream.reply(concurrency);
     const a = await rejection(
       client({ maxAttempts: 1 }).transcribe({
         audio: new Uint8Array([1]),
@@ -267,7 +250,7 @@ describe('ElevenLabsClient 429 handling', () => {
         contentType: 'audio/ogg',
       }),
     );
-    upstream.reply(busy);
+    env.upstream.reply(busy);
     const b = await rejection(client({ maxAttempts: 1 }).synthesize({ text: 'Hi', format: 'mp3' }));
     expect(a).toMatchObject({
       status: 429,
@@ -278,16 +261,16 @@ describe('ElevenLabsClient 429 handling', () => {
   });
 
   it('should throw a Retry-After longer than the inline limit at once', async () => {
-    upstream.reply({ ...busy, headers: { 'retry-after': '120' } });
+    env.upstream.reply({ ...busy, headers: { 'retry-after': '120' } });
     const err = await rejection(client().synthesize({ text: 'Hi', format: 'mp3' }));
     expect(err).toMatchObject({ status: 429, retryAfter: 120 });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should expose the last concurrency headers', async () => {
     const c = client();
     expect(c.concurrency).toEqual({ current: undefined, maximum: undefined });
-    upstream.reply(
+    env.upstream.reply(
       { ...concurrency, headers: { 'current-concurrent-requests': '5', 'maximum-concurrent-requests': '5' } },
       audio(OGG, { 'current-concurrent-requests': '3', 'maximum-concurrent-requests': '5' }),
     );
@@ -299,13 +282,18 @@ describe('ElevenLabsClient 429 handling', () => {
 describe('ElevenLabsClient key handling', () => {
   it.each([undefined, '', '   '])('should refuse to build without a key (%j)', key => {
     expect(
-      () => new ElevenLabsClient({ apiKey: key as unknown as string, baseUrl: upstream.url, agent }),
+      () =>
+        new ElevenLabsClient({
+          apiKey: key as unknown as string,
+          baseUrl: env.upstream.url,
+          agent: env.agent,
+        }),
     ).toThrow(/needs an API key \(ELEVENLABS_API_KEY\)/);
   });
 
   it('should keep the key out of errors and logs, even when the answer echoes it', async () => {
     const { logger, lines } = captureLogger();
-    upstream.reply(
+    env.upstream.reply(
       {
         status: 401,
         json: { detail: { status: 'invalid_api_key', message: `Invalid API key: ${API_KEY}` } },
@@ -334,7 +322,7 @@ describe('ElevenLabsClient key handling', () => {
       [{}, 'HTTP 400'],
     ];
     for (const [json, text] of cases) {
-      upstream.reply({ status: 400, json });
+      env.upstream.reply({ status: 400, json });
       const err = await rejection(c.synthesize({ text: 'Hi', format: 'mp3' }));
       expect(err).toMatchObject({ description: text, ambiguous: false });
     }

@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { pino, type Logger } from 'pino';
+import type { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { createHttpAgent } from '@telegram-receiver/core';
 
 export interface RecordedRequest {
   method: string;
@@ -123,4 +126,35 @@ export function errorTexts(err: unknown): string {
   ];
   if (e.cause !== undefined) parts.push(errorTexts(e.cause));
   return parts.join('\n');
+}
+
+/**
+ * The set-up every client test file shares: one HTTP agent for the file and a fresh
+ * {@link FakeUpstream} per test, closed after it. Read `env.agent` / `env.upstream` inside tests.
+ */
+export function useClientTestEnv(): { readonly agent: Agent; readonly upstream: FakeUpstream } {
+  const env = {} as { agent: Agent; upstream: FakeUpstream };
+  beforeAll(() => {
+    env.agent = createHttpAgent({ connectTimeoutMs: 1_000 });
+  });
+  afterAll(async () => {
+    await env.agent.close();
+  });
+  beforeEach(async () => {
+    env.upstream = await FakeUpstream.start();
+  });
+  afterEach(async () => {
+    await env.upstream.close();
+  });
+  return env;
+}
+
+/** The error `p` rejects with; fails the test when `p` resolves. */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to fail');
 }

@@ -1,63 +1,38 @@
 import { freePort } from '@telegram-receiver/testing';
-import type { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ApiRejectedError,
-  createHttpAgent,
   FileTooLargeError,
   TelegramClient,
   TelegramClientCache,
   UpstreamUnreachableError,
   type TelegramClientOptions,
 } from '@telegram-receiver/core';
-import { captureLogger, errorTexts, FakeUpstream } from './fake-upstream.ts';
+import { captureLogger, errorTexts, rejection, useClientTestEnv } from './fake-upstream.ts';
 
 const TOKEN = '123456789:AAHsecret-token_value-abcdefghijklmnop';
 const TOKEN_SECRET_PART = 'AAHsecret-token_value-abcdefghijklmnop';
 const MESSAGE = { message_id: 7, date: 1, chat: { id: 42, type: 'private' }, text: 'hi' };
 const ok = (result: unknown) => ({ status: 200, json: { ok: true, result } });
 
-let agent: Agent;
-let upstream: FakeUpstream;
-
-beforeAll(() => {
-  agent = createHttpAgent({ connectTimeoutMs: 1_000 });
-});
-afterAll(async () => {
-  await agent.close();
-});
-beforeEach(async () => {
-  upstream = await FakeUpstream.start();
-});
-afterEach(async () => {
-  await upstream.close();
-});
+const env = useClientTestEnv();
 
 function client(extra: Partial<TelegramClientOptions> = {}): TelegramClient {
   return new TelegramClient({
     token: TOKEN,
-    baseUrl: upstream.url,
-    agent,
+    baseUrl: env.upstream.url,
+    agent: env.agent,
     initialDelayMs: 5,
     maxDelayMs: 20,
     ...extra,
   });
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
-
-const json = (i: number) => JSON.parse(upstream.requests[i]!.body.toString()) as unknown;
+const json = (i: number) => JSON.parse(env.upstream.requests[i]!.body.toString()) as unknown;
 
 describe('TelegramClient request shapes', () => {
   it('should POST JSON to /bot<token>/<method> and return result', async () => {
-    upstream.reply(ok(MESSAGE));
+    env.upstream.reply(ok(MESSAGE));
     const msg = await client().sendMessage({
       chat_id: 42,
       text: 'hi',
@@ -65,7 +40,7 @@ describe('TelegramClient request shapes', () => {
       reply_to_message_id: 3,
     });
     expect(msg).toEqual(MESSAGE);
-    const req = upstream.requests[0]!;
+    const req = env.upstream.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.url).toBe(`/bot${TOKEN}/sendMessage`);
     expect(req.headers['content-type']).toBe('application/json');
@@ -73,7 +48,7 @@ describe('TelegramClient request shapes', () => {
   });
 
   it('should send every plain method to its own path with its parameters', async () => {
-    upstream.reply(ok(true));
+    env.upstream.reply(ok(true));
     const c = client();
     await c.getMe();
     await c.sendChatAction({ chat_id: 'abc', action: 'typing' });
@@ -88,7 +63,7 @@ describe('TelegramClient request shapes', () => {
     });
     await c.getWebhookInfo();
     await c.deleteWebhook({ drop_pending_updates: true });
-    expect(upstream.requests.map(r => r.url.replace(`/bot${TOKEN}/`, ''))).toEqual([
+    expect(env.upstream.requests.map(r => r.url.replace(`/bot${TOKEN}/`, ''))).toEqual([
       'getMe',
       'sendChatAction',
       'getFile',
@@ -111,7 +86,7 @@ describe('TelegramClient request shapes', () => {
   });
 
   it('should upload voice, audio and documents as multipart with the file and fields', async () => {
-    upstream.reply(ok(MESSAGE));
+    env.upstream.reply(ok(MESSAGE));
     const c = client();
     const bytes = new Uint8Array([0x4f, 0x67, 0x67, 0x53, 1, 2, 3]);
     await c.sendVoice({
@@ -133,12 +108,12 @@ describe('TelegramClient request shapes', () => {
       parse_mode: 'HTML',
     });
     const forms = await Promise.all(
-      upstream.requests.map(r =>
+      env.upstream.requests.map(r =>
         new Response(r.body, { headers: { 'content-type': r.headers['content-type']! } }).formData(),
       ),
     );
-    expect(upstream.requests[0]!.url).toBe(`/bot${TOKEN}/sendVoice`);
-    expect(upstream.requests[0]!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(env.upstream.requests[0]!.url).toBe(`/bot${TOKEN}/sendVoice`);
+    expect(env.upstream.requests[0]!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
     const voice = forms[0]!.get('voice') as File;
     expect(voice.name).toBe('reply.ogg');
     expect(voice.type).toBe('audio/ogg');
@@ -156,7 +131,7 @@ describe('TelegramClient request shapes', () => {
 
 describe('TelegramClient retries', () => {
   it('should wait the 429 retry_after and then succeed', async () => {
-    upstream.reply(
+    env.upstream.reply(
       {
         status: 429,
         json: {
@@ -172,11 +147,11 @@ describe('TelegramClient retries', () => {
     const started = Date.now();
     await client().sendMessage({ chat_id: 42, text: 'hi' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(upstream.requests).toHaveLength(2);
+    expect(env.upstream.requests).toHaveLength(2);
   });
 
   it('should throw a long retry_after at once with retryAfter so the job can be delayed', async () => {
-    upstream.reply({
+    env.upstream.reply({
       status: 429,
       json: {
         ok: false,
@@ -188,61 +163,61 @@ describe('TelegramClient retries', () => {
     const err = await rejection(client().sendMessage({ chat_id: 42, text: 'hi' }));
     expect(err).toBeInstanceOf(ApiRejectedError);
     expect(err).toMatchObject({ status: 429, retryAfter: 30, ambiguous: false, retryable: true });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should take Retry-After from the header when the body has no parameters', async () => {
-    upstream.reply({
+    env.upstream.reply({
       status: 429,
       json: { ok: false, error_code: 429, description: 'slow down' },
       headers: { 'retry-after': '60' },
     });
     const err = await rejection(client().getMe());
     expect(err).toMatchObject({ status: 429, retryAfter: 60 });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should retry an idempotent call on an HTML 502 and on a JSON 500', async () => {
-    upstream.reply(
+    env.upstream.reply(
       { status: 502, text: '<html>Bad Gateway</html>' },
       { status: 500, json: { ok: false, error_code: 500, description: 'Internal Server Error' } },
       ok({ id: 1, is_bot: true, first_name: 'b' }),
     );
     expect(await client().getMe()).toEqual({ id: 1, is_bot: true, first_name: 'b' });
-    expect(upstream.requests).toHaveLength(3);
+    expect(env.upstream.requests).toHaveLength(3);
   });
 
   it("should retry a send on Telegram's own JSON 5xx envelope", async () => {
-    upstream.reply(
+    env.upstream.reply(
       { status: 500, json: { ok: false, error_code: 500, description: 'Internal Server Error' } },
       ok(MESSAGE),
     );
     expect(await client().sendMessage({ chat_id: 42, text: 'hi' })).toEqual(MESSAGE);
-    expect(upstream.requests).toHaveLength(2);
+    expect(env.upstream.requests).toHaveLength(2);
   });
 
   it('should give up after maxAttempts and throw the last error', async () => {
-    upstream.reply({
+    env.upstream.reply({
       status: 500,
       json: { ok: false, error_code: 500, description: 'Internal Server Error' },
     });
     const err = await rejection(client({ maxAttempts: 3 }).sendChatAction({ chat_id: 1, action: 'typing' }));
     expect(err).toMatchObject({ status: 500, retryable: true });
-    expect(upstream.requests).toHaveLength(3);
+    expect(env.upstream.requests).toHaveLength(3);
   });
 
   it('should not retry a 4xx', async () => {
-    upstream.reply({
+    env.upstream.reply({
       status: 400,
       json: { ok: false, error_code: 400, description: 'Bad Request: chat not found' },
     });
     const err = await rejection(client().sendMessage({ chat_id: 1, text: 'x' }));
     expect(err).toMatchObject({ status: 400, description: 'Bad Request: chat not found', retryable: false });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should expose migrate_to_chat_id as the error code', async () => {
-    upstream.reply({
+    env.upstream.reply({
       status: 400,
       json: {
         ok: false,
@@ -258,23 +233,23 @@ describe('TelegramClient retries', () => {
 
 describe('TelegramClient sends that may have taken effect', () => {
   it('should not repeat sendMessage after an HTML 502 and say it may have taken effect', async () => {
-    upstream.reply({ status: 502, text: '<html><body>502 Bad Gateway</body></html>' });
+    env.upstream.reply({ status: 502, text: '<html><body>502 Bad Gateway</body></html>' });
     const err = await rejection(client().sendMessage({ chat_id: 42, text: 'hi' }));
     expect(err).toBeInstanceOf(ApiRejectedError);
     expect(err).toMatchObject({ status: 502, ambiguous: true, mayHaveTakenEffect: true });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should not repeat sendMessage after a timeout', async () => {
-    upstream.reply({ hang: true });
+    env.upstream.reply({ hang: true });
     const err = await rejection(client({ timeoutMs: 300 }).sendMessage({ chat_id: 42, text: 'hi' }));
     expect(err).toBeInstanceOf(UpstreamUnreachableError);
     expect(err).toMatchObject({ phase: 'timeout', mayHaveTakenEffect: true, safeToRetry: false });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should not repeat sendVoice after the connection was reset', async () => {
-    upstream.reply({ drop: true });
+    env.upstream.reply({ drop: true });
     const err = await rejection(
       client().sendVoice({
         chat_id: 42,
@@ -283,27 +258,27 @@ describe('TelegramClient sends that may have taken effect', () => {
     );
     expect(err).toBeInstanceOf(UpstreamUnreachableError);
     expect(err).toMatchObject({ phase: 'reset', mayHaveTakenEffect: true });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should not repeat a send whose 200 answer is not JSON', async () => {
-    upstream.reply({ status: 200, text: 'garbage' });
+    env.upstream.reply({ status: 200, text: 'garbage' });
     const err = await rejection(client().sendMessage({ chat_id: 42, text: 'hi' }));
     expect(err).toMatchObject({ status: 200, ambiguous: true, mayHaveTakenEffect: true, retryable: false });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should refuse an oversized answer without buffering it', async () => {
-    upstream.reply(ok({ ...MESSAGE, text: 'x'.repeat(5000) }));
+    env.upstream.reply(ok({ ...MESSAGE, text: 'x'.repeat(5000) }));
     const err = await rejection(client({ maxResponseBytes: 1024 }).sendMessage({ chat_id: 42, text: 'hi' }));
     expect(err).toMatchObject({ ambiguous: true, description: 'answer larger than 1024 bytes' });
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should retry an idempotent call after a timeout and a reset', async () => {
-    upstream.reply({ hang: true }, { drop: true }, ok(true));
+    env.upstream.reply({ hang: true }, { drop: true }, ok(true));
     expect(await client({ timeoutMs: 300 }).sendChatAction({ chat_id: 1, action: 'typing' })).toBe(true);
-    expect(upstream.requests).toHaveLength(3);
+    expect(env.upstream.requests).toHaveLength(3);
   });
 });
 
@@ -314,7 +289,7 @@ describe('TelegramClient connection refused', () => {
     const c = new TelegramClient({
       token: TOKEN,
       baseUrl: `http://127.0.0.1:${port}`,
-      agent,
+      agent: env.agent,
       initialDelayMs: 5,
       maxDelayMs: 10,
       logger,
@@ -337,16 +312,16 @@ describe('TelegramClient connection refused', () => {
 describe('TelegramClient.downloadFile', () => {
   it('should GET /file/bot<token>/<path> and return the bytes', async () => {
     const bytes = new Uint8Array(100_000).map((_, i) => i % 251);
-    upstream.reply({ status: 200, bytes });
+    env.upstream.reply({ status: 200, bytes });
     const got = await client().downloadFile('voice/file_1.oga');
-    expect(upstream.requests[0]!.method).toBe('GET');
-    expect(upstream.requests[0]!.url).toBe(`/file/bot${TOKEN}/voice/file_1.oga`);
+    expect(env.upstream.requests[0]!.method).toBe('GET');
+    expect(env.upstream.requests[0]!.url).toBe(`/file/bot${TOKEN}/voice/file_1.oga`);
     expect(Buffer.from(got).equals(Buffer.from(bytes))).toBe(true);
   });
 
   it('should stop at once when Content-Length is over 20 MiB', async () => {
     let written = 0;
-    upstream.reply((_req, res) => {
+    env.upstream.reply((_req, res) => {
       res.writeHead(200, { 'content-length': String(20 * 1024 * 1024 + 1) });
       res.write(Buffer.alloc(1024), () => (written += 1024));
     });
@@ -354,14 +329,14 @@ describe('TelegramClient.downloadFile', () => {
     expect(err).toBeInstanceOf(FileTooLargeError);
     expect(err).toMatchObject({ maxBytes: 20 * 1024 * 1024, declaredBytes: 20 * 1024 * 1024 + 1 });
     expect(written).toBeLessThanOrEqual(1024);
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should stop a chunked download without length once it passes 20 MiB', async () => {
     let written = 0;
     let closed: () => void = () => undefined;
     const serverSawClose = new Promise<void>(resolve => (closed = resolve));
-    upstream.reply((_req, res) => {
+    env.upstream.reply((_req, res) => {
       res.writeHead(200, { 'content-type': 'audio/ogg' });
       const chunk = Buffer.alloc(256 * 1024, 7);
       const pump = () => {
@@ -382,34 +357,34 @@ describe('TelegramClient.downloadFile', () => {
     await serverSawClose;
     // The stream was cut shortly after the limit, not read to its 100 MiB end.
     expect(written).toBeLessThan(40 * 1024 * 1024);
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it('should honour a smaller maxBytes', async () => {
-    upstream.reply({ status: 200, bytes: new Uint8Array(2048) });
+    env.upstream.reply({ status: 200, bytes: new Uint8Array(2048) });
     await expect(client().downloadFile('a/b', { maxBytes: 1000 })).rejects.toBeInstanceOf(FileTooLargeError);
   });
 
   it('should map a 404 to ApiRejectedError without the token in it', async () => {
-    upstream.reply({ status: 404, json: { ok: false, error_code: 404, description: 'Not Found' } });
+    env.upstream.reply({ status: 404, json: { ok: false, error_code: 404, description: 'Not Found' } });
     const err = await rejection(client().downloadFile('voice/gone.oga'));
     expect(err).toMatchObject({ status: 404, method: 'downloadFile', description: 'Not Found' });
     expect(errorTexts(err)).not.toContain(TOKEN_SECRET_PART);
-    expect(upstream.requests).toHaveLength(1);
+    expect(env.upstream.requests).toHaveLength(1);
   });
 
   it.each(['../../bot1:other/getMe', '/etc/passwd', 'voice/../../x', '', 'a//b', './a'])(
     'should refuse the hostile file path %j without a request',
     async path => {
       await expect(client().downloadFile(path)).rejects.toThrow(/file_path must be a relative path/);
-      expect(upstream.requests).toHaveLength(0);
+      expect(env.upstream.requests).toHaveLength(0);
     },
   );
 
   it('should encode query and fragment characters of a file path', async () => {
-    upstream.reply({ status: 200, bytes: new Uint8Array([1]) });
+    env.upstream.reply({ status: 200, bytes: new Uint8Array([1]) });
     await client().downloadFile('voice/a?b#c.oga');
-    expect(upstream.requests[0]!.url).toBe(`/file/bot${TOKEN}/voice/a%3Fb%23c.oga`);
+    expect(env.upstream.requests[0]!.url).toBe(`/file/bot${TOKEN}/voice/a%3Fb%23c.oga`);
   });
 });
 
@@ -419,7 +394,7 @@ describe('TelegramClient secrecy', () => {
     const c = client({ timeoutMs: 300, logger, maxAttempts: 1 });
     const errors: unknown[] = [];
     // A proxy page echoing the URL, and a description quoting it: neither may leak.
-    upstream.reply(
+    env.upstream.reply(
       { status: 502, text: `<html>upstream error for /bot${TOKEN}/sendMessage</html>` },
       { status: 400, json: { ok: false, error_code: 400, description: `Bad Request: bot${TOKEN} is odd` } },
       { hang: true },
@@ -442,12 +417,12 @@ describe('TelegramClient secrecy', () => {
   });
 
   it('should refuse to build without a token or with a bad base URL, without echoing them', () => {
-    expect(() => new TelegramClient({ token: '', baseUrl: upstream.url, agent })).toThrow(
+    expect(() => new TelegramClient({ token: '', baseUrl: env.upstream.url, agent: env.agent })).toThrow(
       /needs a bot token/,
     );
     const bad = (() => {
       try {
-        new TelegramClient({ token: TOKEN, baseUrl: `not a url ${TOKEN}`, agent });
+        new TelegramClient({ token: TOKEN, baseUrl: `not a url ${TOKEN}`, agent: env.agent });
       } catch (err) {
         return err;
       }
@@ -460,8 +435,8 @@ describe('TelegramClient secrecy', () => {
 
 describe('TelegramClientCache.get', () => {
   it('should return one client per bot and drop it when the token changes', async () => {
-    upstream.reply(ok({ id: 1, is_bot: true, first_name: 'b' }));
-    const cache = new TelegramClientCache({ baseUrl: upstream.url, agent });
+    env.upstream.reply(ok({ id: 1, is_bot: true, first_name: 'b' }));
+    const cache = new TelegramClientCache({ baseUrl: env.upstream.url, agent: env.agent });
     const bot = { name: 'alpha', token: TOKEN, webhookSecret: 'whsec_alpha' };
     const first = cache.get(bot);
     expect(cache.get({ ...bot })).toBe(first);
@@ -470,7 +445,7 @@ describe('TelegramClientCache.get', () => {
     expect(second).not.toBe(first);
     expect(cache.size).toBe(1);
     await second.getMe();
-    expect(upstream.requests[0]!.url).toBe(`/bot${rotated.token}/getMe`);
+    expect(env.upstream.requests[0]!.url).toBe(`/bot${rotated.token}/getMe`);
     const other = cache.get({ name: 'beta', token: TOKEN, webhookSecret: 'whsec_beta' });
     expect(other).not.toBe(second);
     expect(cache.size).toBe(2);
