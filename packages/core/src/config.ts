@@ -21,7 +21,7 @@ export const TELEGRAM_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 export const BOT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 /** Names of the variables that hold secrets: their values are never echoed in errors or logs. */
-export const SECRET_ENV_VARS = new Set([
+const SECRET_ENV_VARS = new Set([
   'TELEGRAM_BOT_TOKEN',
   'TELEGRAM_WEBHOOK_SECRET',
   'WEBHOOK_SECRET',
@@ -29,7 +29,7 @@ export const SECRET_ENV_VARS = new Set([
   'REDIS_URL',
 ]);
 
-export const commonEnv = {
+const commonEnv = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('production').describe('Runtime mode.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

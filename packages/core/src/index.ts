@@ -29,8 +29,6 @@ export {
 } from './clients/cursor-runner-client.ts';
 export {
   ElevenLabsClient,
-  ELEVENLABS_CONCURRENCY_CODES,
-  sniffAudio,
   type ElevenLabsClientOptions,
   type ElevenLabsConcurrency,
   type SpeechFormat,

@@ -78,10 +78,7 @@ const SERVICE = 'elevenlabs';
 const OUTPUT_FORMAT: Record<SpeechFormat, string> = { ogg_opus: 'opus_48000_64', mp3: 'mp3_44100_128' };
 const CONTENT_TYPE: Record<SpeechFormat, string> = { ogg_opus: 'audio/ogg', mp3: 'audio/mpeg' };
 /** 429 codes meaning "too many of your requests in flight" (older `detail.status`, newer `code`). */
-export const ELEVENLABS_CONCURRENCY_CODES = new Set([
-  'too_many_concurrent_requests',
-  'concurrent_limit_exceeded',
-]);
+const ELEVENLABS_CONCURRENCY_CODES = new Set(['too_many_concurrent_requests', 'concurrent_limit_exceeded']);
 
 /**
  * ElevenLabs speech-to-text and text-to-speech over the shared agent. Retries 429 (concurrency:
@@ -269,7 +266,7 @@ export class ElevenLabsClient {
 }
 
 /** `ogg_opus` when the bytes are an Ogg container, `mp3` for ID3 or an MPEG frame sync, else undefined. */
-export function sniffAudio(bytes: Uint8Array): SpeechFormat | undefined {
+function sniffAudio(bytes: Uint8Array): SpeechFormat | undefined {
   const [b0, b1, b2, b3] = bytes;
   if (b0 === 0x4f && b1 === 0x67 && b2 === 0x67 && b3 === 0x53) return 'ogg_opus'; // "OggS"
   if (b0 === 0x49 && b1 === 0x44 && b2 === 0x33) return 'mp3'; // "ID3"

@@ -119,7 +119,7 @@ export function createRetryPolicy(
 }
 
 /** A short, secret-free reason for logs. */
-export function describeForLog(err: unknown): string {
+function describeForLog(err: unknown): string {
   if (err instanceof UpstreamUnreachableError) return `unreachable:${err.phase}`;
   if (err instanceof ApiRejectedError) return `rejected:${err.status}${err.code ? `:${err.code}` : ''}`;
   return err instanceof Error ? err.name : 'unknown';
