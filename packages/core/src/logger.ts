@@ -1,5 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { SecretRedactor } from './redact.ts';
+import { REDACTED, SecretRedactor } from './redact.ts';
 
 export type { Logger } from 'pino';
 
@@ -44,7 +44,7 @@ export function createLogger(opts: LoggerOptions): Logger {
           'secret',
           'apiKey',
         ],
-        censor: '[REDACTED]',
+        censor: REDACTED,
       },
       serializers: { err: pino.stdSerializers.err },
     },
