@@ -15,9 +15,12 @@ const retryStrategy = (times: number) => Math.min(times * 50, 1000);
  * A connection for code on a request path (the gateway's producer, readiness probes): commands fail
  * at once while Redis is unreachable instead of queueing, so the webhook can answer 503 and
  * Telegram keeps the update. BullMQ's production guide recommends exactly this for producers.
+ * `autoPipelining` (default false) batches the commands of one event-loop turn into one write.
  * @see https://docs.bullmq.io/guide/going-to-production
  */
-export function createProducerConnection(opts: ConnectionOptions & { commandTimeoutMs?: number }): Redis {
+export function createProducerConnection(
+  opts: ConnectionOptions & { commandTimeoutMs?: number; autoPipelining?: boolean },
+): Redis {
   const extra: RedisOptions = {
     connectionName: opts.name,
     enableOfflineQueue: false,
@@ -25,6 +28,8 @@ export function createProducerConnection(opts: ConnectionOptions & { commandTime
     connectTimeout: 2000,
     commandTimeout: opts.commandTimeoutMs ?? 2000,
     retryStrategy,
+    // Many webhooks enqueue in the same tick: one socket write for all of them (REDIS_AUTO_PIPELINING).
+    enableAutoPipelining: opts.autoPipelining ?? false,
   };
   return new Redis(opts.url, extra);
 }
