@@ -34,15 +34,12 @@ export async function startServiceProcess(opts: ServiceProcessOptions): Promise<
     proc.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   let buffered = '';
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+  const output = () => `${lines.join('\n')}\n${stderr.join('')}`;
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `${opts.entry} not ready after ${opts.readyTimeoutMs ?? 20_000} ms:\n${lines.join('\n')}\n${stderr.join('')}`,
-          ),
-        ),
-      opts.readyTimeoutMs ?? 20_000,
+      () => reject(new Error(`${opts.entry} not ready after ${readyTimeoutMs} ms:\n${output()}`)),
+      readyTimeoutMs,
     );
     proc.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -60,11 +57,7 @@ export async function startServiceProcess(opts: ServiceProcessOptions): Promise<
     proc.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
     void exited.then(code => {
       clearTimeout(timer);
-      reject(
-        new Error(
-          `${opts.entry} exited with ${code} before it was ready:\n${lines.join('\n')}\n${stderr.join('')}`,
-        ),
-      );
+      reject(new Error(`${opts.entry} exited with ${code} before it was ready:\n${output()}`));
     });
   });
   try {
