@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QueueEvents } from 'bullmq';
 import { callbackJobId } from '@telegram-receiver/core';
-import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
+import { randomName, waitFor } from '@telegram-receiver/testing';
 import { htmlToPlain } from '../../src/processors/chat-replies.ts';
 import { OUTPUT_FILENAME } from '../../src/processors/callback-processor.ts';
 import { splitMessage } from '../../src/format/split-message.ts';
@@ -11,35 +11,25 @@ import {
   WEBHOOK_SECRET,
   newBot,
   newChatId,
-  startHarness,
+  useHarnesses,
   textOf,
   textUpdate,
   voiceUpdate,
   type Harness,
 } from './harness.ts';
 
-let redisServer: RedisServer;
+const harness = useHarnesses();
 let h: Harness | undefined;
-
-beforeAll(async () => {
-  redisServer = await RedisServer.start({ appendOnly: false });
-});
-
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-afterAll(async () => {
-  await redisServer.close();
-});
 
 const bodyOf = (call: { body: unknown }) => call.body as Record<string, unknown>;
 
 describe('callback processor', () => {
   it('should send nothing for an unknown request id', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
-    const events = new QueueEvents('callbacks', { connection: { url: redisServer.url }, prefix: h.prefix });
+    h = await harness.start();
+    const events = new QueueEvents('callbacks', {
+      connection: { url: harness.redisUrl() },
+      prefix: h.prefix,
+    });
     await events.waitUntilReady();
     const requestId = randomName('telegram-unknown');
     const job = await h.queues.callbacks.add(
@@ -65,7 +55,7 @@ describe('callback processor', () => {
   });
 
   it('should split a 10,000-character output into messages that add up to the output', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, 'long please [[long:10000]]', 12));
     const calls = await h.waitForSent('sendMessage', chat, 3);
@@ -85,7 +75,7 @@ describe('callback processor', () => {
   });
 
   it('should send a very long output as output.txt with one short message', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, 'huge [[long:60000]]'));
     const [doc] = await h.waitForSent('sendDocument', chat, 1);
@@ -98,7 +88,7 @@ describe('callback processor', () => {
   });
 
   it('should answer a failed run with the seed error text', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, 'break it [[fail]]'));
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -106,7 +96,7 @@ describe('callback processor', () => {
   });
 
   it('should strip ANSI colours and escape markup from the output', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, 'colours [[ansi]]'));
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -117,7 +107,7 @@ describe('callback processor', () => {
   });
 
   it('should answer a voice prompt with a voice message (OGG) when allow_audio_output is on', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, settings: { allow_audio_output: true } });
+    h = await harness.start({ settings: { allow_audio_output: true } });
     const chat = newChatId();
     h.sandbox.registerFile({ fileId: 'v-tts', transcript: 'tell me a joke' });
     await h.postUpdate(voiceUpdate(chat, 'v-tts', 61));
@@ -129,7 +119,7 @@ describe('callback processor', () => {
   });
 
   it('should answer a voice prompt with text when allow_audio_output is off', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.registerFile({ fileId: 'v-text', transcript: 'tell me a joke' });
     await h.postUpdate(voiceUpdate(chat, 'v-text'));
@@ -139,7 +129,7 @@ describe('callback processor', () => {
   });
 
   it('should fall back to text when text-to-speech fails', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, settings: { allow_audio_output: true } });
+    h = await harness.start({ settings: { allow_audio_output: true } });
     const chat = newChatId();
     h.sandbox.registerFile({ fileId: 'v-fallback', transcript: 'say something' });
     h.sandbox.setFault({ service: 'elevenlabs', method: 'text-to-speech', type: 'status', status: 500 });
@@ -151,7 +141,7 @@ describe('callback processor', () => {
 
   it('should reply with the token of the bot that took the prompt when two bots run at once', async () => {
     const [a, b] = [newBot(), newBot()];
-    h = await startHarness({ redisUrl: redisServer.url, bots: [a, b] });
+    h = await harness.start({ bots: [a, b] });
     const chatA = newChatId();
     const chatB = newChatId();
     await h.postUpdate(textUpdate(chatA, 'from bot a'), a);
@@ -165,7 +155,7 @@ describe('callback processor', () => {
   });
 
   it('should say once that the result could not be processed when Telegram refuses it, without secrets', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     const bot = h.bots[0]!;
     h.sandbox.setFault({
@@ -186,7 +176,7 @@ describe('callback processor', () => {
   });
 
   it('should resume a split answer after the parts an earlier attempt sent or may have sent', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     const requestId = randomName('telegram-resume');
     await saveCallbackState(h.redis, requestId, {
@@ -224,7 +214,7 @@ describe('callback processor', () => {
   });
 
   it('should keep the state while delivery is retried, and delete it once delivered', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     const requestId = randomName('telegram-manual');
     await saveCallbackState(h.redis, requestId, {
@@ -267,7 +257,7 @@ describe('callback processor', () => {
   });
 
   it('should scrub known secrets from agent output in messages and in output.txt', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const leak = `config: WEBHOOK_SECRET=${WEBHOOK_SECRET} key=${ELEVENLABS_KEY} token=${h.bots[0]!.token}`;
     for (const [size, method] of [
       [0, 'sendMessage'],

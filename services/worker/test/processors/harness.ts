@@ -26,7 +26,8 @@ import {
   type TelegramUpdate,
 } from '@telegram-receiver/core';
 import { startSandbox, type Sandbox, type SandboxCall } from '@telegram-receiver/sandbox';
-import { randomName, waitFor } from '@telegram-receiver/testing';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { createWorkerService, type WorkerService } from '../../src/worker.ts';
 
 /**
@@ -347,6 +348,58 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       await agent.close();
       redis.disconnect();
       subscriber.disconnect();
+    },
+  };
+}
+
+/** What {@link useHarnesses} gives a test file. */
+export interface HarnessPerTest {
+  /** {@link startHarness} on the file's redis-server; the harness is closed after the test. */
+  start(opts?: Omit<HarnessOptions, 'redisUrl'>): Promise<Harness>;
+  /** Close the test's harness now; the after-test checks then skip it. */
+  close(): Promise<void>;
+  /** The file's redis-server. */
+  redisUrl(): string;
+}
+
+/**
+ * The hooks every harness test file needs: one private redis-server for the file, and the harness
+ * a test started closed after it. `beforeClose` runs first on that harness, while it still runs
+ * (checks every test of the file must pass).
+ */
+export function useHarnesses(beforeClose?: (h: Harness) => Promise<void>): HarnessPerTest {
+  let redisServer: RedisServer | undefined;
+  let current: Harness | undefined;
+  beforeAll(async () => {
+    redisServer = await RedisServer.start({ appendOnly: false });
+  });
+  afterEach(async () => {
+    const h = current;
+    current = undefined;
+    if (h === undefined) return;
+    try {
+      await beforeClose?.(h);
+    } finally {
+      await h.close();
+    }
+  });
+  afterAll(async () => {
+    await redisServer?.close();
+  });
+  return {
+    async start(opts = {}) {
+      if (redisServer === undefined) throw new Error('useHarnesses: start() called outside a test');
+      current = await startHarness({ ...opts, redisUrl: redisServer.url });
+      return current;
+    },
+    async close() {
+      const h = current;
+      current = undefined;
+      await h?.close();
+    },
+    redisUrl() {
+      if (redisServer === undefined) throw new Error('useHarnesses: redisUrl() called outside a test');
+      return redisServer.url;
     },
   };
 }

@@ -1,37 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
 import { callbackStateKey } from '../../src/updates/callback-state.ts';
 import { TEXTS } from '../../src/processors/update-processor.ts';
-import { RedisServer, waitFor } from '@telegram-receiver/testing';
+import { waitFor } from '@telegram-receiver/testing';
 import {
   callbackQueryUpdate,
   newChatId,
-  startHarness,
+  useHarnesses,
   textOf,
   textUpdate,
   voiceUpdate,
   type Harness,
 } from './harness.ts';
 
-let redisServer: RedisServer;
+const harness = useHarnesses();
 let h: Harness | undefined;
-
-beforeAll(async () => {
-  redisServer = await RedisServer.start({ appendOnly: false });
-});
-
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-afterAll(async () => {
-  await redisServer.close();
-});
 
 describe('update processor: text', () => {
   it('should answer /start locally without calling cursor-runner', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, '/start', 77));
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -41,7 +28,7 @@ describe('update processor: text', () => {
   });
 
   it('should hand a prompt to cursor-runner with the seed body, keep the state, then answer and delete it', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     const prompt = 'list the files [[delay:400]]';
     await h.postUpdate(textUpdate(chat, prompt, 41));
@@ -77,7 +64,7 @@ describe('update processor: text', () => {
   });
 
   it('should send the processing notice only when debug is on', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, settings: { debug: true } });
+    h = await harness.start({ settings: { debug: true } });
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, 'hello there'));
     const calls = await h.waitForSent('sendMessage', chat, 2);
@@ -85,7 +72,7 @@ describe('update processor: text', () => {
   });
 
   it('should ignore an update with no chat or no text without sending anything', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate({ update_id: 999_999_001, poll: { id: 'p' } });
     await h.postUpdate(textUpdate(chat, '   '));
@@ -95,7 +82,7 @@ describe('update processor: text', () => {
   });
 
   it('should answer hostile text with escaped HTML and never forward markup unescaped', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     const hostile = '<b>bold</b> & <script>alert(1)</script> "x"';
     await h.postUpdate(textUpdate(chat, hostile));
@@ -108,7 +95,7 @@ describe('update processor: text', () => {
 
 describe('update processor: voice', () => {
   it('should transcribe a voice note and forward the transcript as a prompt', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.registerFile({ fileId: 'voice-1', transcript: 'what time is it' });
     await h.postUpdate(voiceUpdate(chat, 'voice-1', 55));
@@ -122,7 +109,7 @@ describe('update processor: voice', () => {
   });
 
   it('should say speech-to-text is not configured when there is no ElevenLabs key', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, elevenLabs: false });
+    h = await harness.start({ elevenLabs: false });
     const chat = newChatId();
     await h.postUpdate(voiceUpdate(chat, 'voice-2'));
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -131,7 +118,7 @@ describe('update processor: voice', () => {
   });
 
   it('should refuse an audio file over 20 MB with a clear reply and no download', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(voiceUpdate(chat, 'voice-big', 20, 21 * 1024 * 1024));
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -140,7 +127,7 @@ describe('update processor: voice', () => {
   });
 
   it('should stop a download that turns out larger than 20 MB (size not declared in the update)', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.registerFile({ fileId: 'voice-huge', sizeBytes: 21 * 1024 * 1024 });
     const update = voiceUpdate(chat, 'voice-huge');
@@ -151,7 +138,7 @@ describe('update processor: voice', () => {
   });
 
   it('should answer the seed text when the transcript is empty', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.registerFile({ fileId: 'voice-silent', transcript: '' });
     await h.postUpdate(voiceUpdate(chat, 'voice-silent'));
@@ -163,7 +150,7 @@ describe('update processor: voice', () => {
 
 describe('update processor: callback query', () => {
   it('should answer the callback query and forward its data as a prompt', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(callbackQueryUpdate(chat, 'option A', 88));
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -174,7 +161,7 @@ describe('update processor: callback query', () => {
   });
 
   it('should still forward the data when answerCallbackQuery fails', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.setFault({ service: 'telegram', method: 'answerCallbackQuery', type: 'status', status: 400 });
     await h.postUpdate(callbackQueryUpdate(chat, 'option B'));
@@ -185,7 +172,7 @@ describe('update processor: callback query', () => {
 
 describe('update processor: per-chat order', () => {
   it('should answer several updates of one chat in the order they were posted', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     const texts = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? `/status ${i}` : `prompt ${i}`));
     for (const [i, text] of texts.entries()) await h.postUpdate(textUpdate(chat, text, 100 + i));

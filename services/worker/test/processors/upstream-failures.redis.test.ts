@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { freePort, RedisServer, waitFor } from '@telegram-receiver/testing';
+import { freePort, waitFor } from '@telegram-receiver/testing';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
 import { callbackStateKey } from '../../src/updates/callback-state.ts';
 import { TEXTS } from '../../src/processors/update-processor.ts';
@@ -8,47 +8,33 @@ import {
   ELEVENLABS_KEY,
   WEBHOOK_SECRET,
   newChatId,
-  startHarness,
+  useHarnesses,
   textOf,
   textUpdate,
   voiceUpdate,
   type Harness,
 } from './harness.ts';
 
-let redisServer: RedisServer;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  redisServer = await RedisServer.start({ appendOnly: false });
-});
-
-afterEach(async () => {
-  if (h) {
-    // Whatever failed upstream, the worker must still be alive and its logs free of secrets.
-    const health = await request(`${h.opsUrl}/health`);
-    expect(health.statusCode).toBe(200);
-    await health.body.dump();
-    const logs = h.logLines.join('');
-    for (const bot of h.bots) {
-      expect(logs).not.toContain(bot.token);
-      expect(logs).not.toContain(bot.webhookSecret);
-    }
-    expect(logs).not.toContain(ELEVENLABS_KEY);
-    expect(logs).not.toContain(WEBHOOK_SECRET);
+// Whatever failed upstream, the worker must still be alive and its logs free of secrets.
+const harness = useHarnesses(async h => {
+  const health = await request(`${h.opsUrl}/health`);
+  expect(health.statusCode).toBe(200);
+  await health.body.dump();
+  const logs = h.logLines.join('');
+  for (const bot of h.bots) {
+    expect(logs).not.toContain(bot.token);
+    expect(logs).not.toContain(bot.webhookSecret);
   }
-  await h?.close();
-  h = undefined;
+  expect(logs).not.toContain(ELEVENLABS_KEY);
+  expect(logs).not.toContain(WEBHOOK_SECRET);
 });
-
-afterAll(async () => {
-  await redisServer.close();
-});
+let h: Harness | undefined;
 
 const ok = (h: Harness, method: string, chat: number) => h.sent(method, chat).filter(c => c.status === 200);
 
 describe('upstream failures: Telegram', () => {
   it('should wait out a 429 retry_after and then reply once', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, attempts: 1 });
+    h = await harness.start({ attempts: 1 });
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'telegram',
@@ -69,7 +55,7 @@ describe('upstream failures: Telegram', () => {
   });
 
   it('should retry a Telegram 5xx and reply exactly once', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'telegram',
@@ -86,7 +72,7 @@ describe('upstream failures: Telegram', () => {
   });
 
   it('should not repeat a reply whose send timed out (it may have been delivered)', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, clientTimeoutMs: 500 });
+    h = await harness.start({ clientTimeoutMs: 500 });
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'telegram',
@@ -107,7 +93,7 @@ describe('upstream failures: Telegram', () => {
   });
 
   it('should not repeat a reply answered by an HTML 502 from a proxy (ambiguous)', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'telegram',
@@ -126,7 +112,7 @@ describe('upstream failures: Telegram', () => {
 describe('upstream failures: cursor-runner', () => {
   it('should retry when cursor-runner refuses connections, then tell the user once', async () => {
     const closed = await freePort();
-    h = await startHarness({ redisUrl: redisServer.url, cursorRunnerUrl: `http://127.0.0.1:${closed}` });
+    h = await harness.start({ cursorRunnerUrl: `http://127.0.0.1:${closed}` });
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, 'do the thing'));
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -140,7 +126,7 @@ describe('upstream failures: cursor-runner', () => {
   });
 
   it('should tell the user at once when cursor-runner rejects the prompt', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'cursor-runner',
@@ -157,7 +143,7 @@ describe('upstream failures: cursor-runner', () => {
   });
 
   it('should not send a prompt again after cursor-runner timed out (it may be running)', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, clientTimeoutMs: 400 });
+    h = await harness.start({ clientTimeoutMs: 400 });
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'cursor-runner',
@@ -177,7 +163,7 @@ describe('upstream failures: cursor-runner', () => {
 
 describe('upstream failures: ElevenLabs', () => {
   it('should ride out ElevenLabs 429s and transcribe', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.registerFile({ fileId: 'v-429', transcript: 'busy day' });
     h.sandbox.setFault({
@@ -194,7 +180,7 @@ describe('upstream failures: ElevenLabs', () => {
   });
 
   it('should tell the user once when speech-to-text keeps failing, without the API key', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'elevenlabs',
@@ -217,7 +203,7 @@ describe('upstream failures: ElevenLabs', () => {
 
 describe('ops listener', () => {
   it('should serve health, readiness and metrics without secrets or chat text', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, 'a secret plan'));
     await h.waitForSent('sendMessage', chat, 1);
@@ -244,7 +230,7 @@ describe('ops listener', () => {
   });
 
   it('should report not ready once stopping', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const url = h.opsUrl;
     const stopping = h.service.stop();
     const res = await request(`${url}/ready`).catch(() => undefined);
@@ -253,7 +239,6 @@ describe('ops listener', () => {
       await res.body.dump();
     }
     await stopping;
-    await h.close();
-    h = undefined;
+    await harness.close();
   });
 });

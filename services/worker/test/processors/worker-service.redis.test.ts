@@ -1,37 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { laneKey, type TelegramUpdate } from '@telegram-receiver/core';
-import { RedisServer, waitFor } from '@telegram-receiver/testing';
+import { waitFor } from '@telegram-receiver/testing';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
 import {
   newBot,
   newChatId,
   nextUpdateId,
-  startHarness,
+  useHarnesses,
   textOf,
   textUpdate,
   type Harness,
 } from './harness.ts';
 
-let redisServer: RedisServer;
+const harness = useHarnesses();
 let h: Harness | undefined;
-
-beforeAll(async () => {
-  redisServer = await RedisServer.start({ appendOnly: false });
-});
-
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-afterAll(async () => {
-  await redisServer.close();
-});
 
 describe('WorkerService.stop', () => {
   it('should let an active job finish before it stops', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'telegram',
@@ -53,7 +40,7 @@ describe('WorkerService.stop', () => {
   });
 
   it('should stop within the grace period even when a job hangs', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, shutdownGraceMs: 300, clientTimeoutMs: 10_000 });
+    h = await harness.start({ shutdownGraceMs: 300, clientTimeoutMs: 10_000 });
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'telegram',
@@ -75,7 +62,7 @@ describe('WorkerService.stop', () => {
 
 describe('update processor: hostile and malformed jobs', () => {
   it('should finish malformed updates without crashing or sending anything, then keep serving', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     const malformed: unknown[] = [
       { update_id: nextUpdateId(), message: 'not an object' },
@@ -97,7 +84,7 @@ describe('update processor: hostile and malformed jobs', () => {
   });
 
   it('should answer an oversized prompt (200,000 characters) with a document, not a flood of messages', async () => {
-    h = await startHarness({ redisUrl: redisServer.url });
+    h = await harness.start();
     const chat = newChatId();
     await h.postUpdate(textUpdate(chat, `${'x'.repeat(200_000)}`));
     const [doc] = await h.waitForSent('sendDocument', chat, 1);
@@ -107,7 +94,7 @@ describe('update processor: hostile and malformed jobs', () => {
 
   it('should drop an update for a bot it does not know and free the chat for the next update', async () => {
     const known = newBot();
-    h = await startHarness({ redisUrl: redisServer.url, bots: [known] });
+    h = await harness.start({ bots: [known] });
     const chat = newChatId();
     const ghost = newBot();
     const update = textUpdate(chat, 'from nowhere');
@@ -121,7 +108,7 @@ describe('update processor: hostile and malformed jobs', () => {
   });
 
   it('should move a poison update aside after its attempts so the chat goes on', async () => {
-    h = await startHarness({ redisUrl: redisServer.url, attempts: 2 });
+    h = await harness.start({ attempts: 2 });
     const chat = newChatId();
     // Telegram refuses every reply to the first message: a non-retryable 400.
     h.sandbox.setFault({
