@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueueEvents } from 'bullmq';
+import { QueueEvents, type JobsOptions } from 'bullmq';
 import { callbackJobId } from '@telegram-receiver/core';
 import { randomName, waitFor } from '@telegram-receiver/testing';
 import { htmlToPlain } from '../../src/processors/chat-replies.ts';
@@ -23,6 +23,36 @@ let h: Harness | undefined;
 
 const bodyOf = (call: { body: unknown }) => call.body as Record<string, unknown>;
 
+/** The callback state the update processor leaves for a text prompt of the harness's first bot. */
+const savePromptState = (h: Harness, requestId: string, chatId: number, messageId: number) =>
+  saveCallbackState(h.redis, requestId, {
+    chat_id: chatId,
+    message_id: messageId,
+    prompt: 'p',
+    original_was_audio: false,
+    created_at: new Date().toISOString(),
+    bot: h.bots[0]!.name,
+  });
+
+/** A successful cursor-runner result, enqueued as the gateway's callback route does. */
+const enqueueResult = (h: Harness, requestId: string, output: string, jobOpts: JobsOptions = {}) =>
+  h.queues.callbacks.add(
+    'cursor-runner-callback',
+    {
+      result: {
+        requestId,
+        success: true,
+        iterations: 1,
+        maxIterations: 25,
+        output,
+        error: null,
+        exitCode: 0,
+      },
+      receivedAt: Date.now(),
+    },
+    { jobId: callbackJobId(requestId), ...jobOpts },
+  );
+
 describe('callback processor', () => {
   it('should send nothing for an unknown request id', async () => {
     h = await harness.start();
@@ -32,22 +62,7 @@ describe('callback processor', () => {
     });
     await events.waitUntilReady();
     const requestId = randomName('telegram-unknown');
-    const job = await h.queues.callbacks.add(
-      'cursor-runner-callback',
-      {
-        result: {
-          requestId,
-          success: true,
-          iterations: 1,
-          maxIterations: 25,
-          output: 'should never be seen',
-          error: null,
-          exitCode: 0,
-        },
-        receivedAt: Date.now(),
-      },
-      { jobId: callbackJobId(requestId) },
-    );
+    const job = await enqueueResult(h, requestId, 'should never be seen');
     const result = (await job.waitUntilFinished(events, 10_000)) as { outcome: string };
     await events.close();
     expect(result.outcome).toBe('unknown-request');
@@ -179,36 +194,14 @@ describe('callback processor', () => {
     h = await harness.start();
     const chat = newChatId();
     const requestId = randomName('telegram-resume');
-    await saveCallbackState(h.redis, requestId, {
-      chat_id: chat,
-      message_id: 9,
-      prompt: 'p',
-      original_was_audio: false,
-      created_at: new Date().toISOString(),
-      bot: h.bots[0]!.name,
-    });
+    await savePromptState(h, requestId, chat, 9);
     // An earlier attempt delivered part 0 and died while sending part 1 (outcome unknown).
     await h.redis.set(`${h.prefix}:ledger:${requestId}:reply:0`, 'done');
     await h.redis.set(`${h.prefix}:ledger:${requestId}:reply:1`, 'pending');
     const output = Array.from({ length: 400 }, (_, i) => `line ${i} of a long answer`).join('\n');
     const parts = splitMessage(output);
     expect(parts.length).toBeGreaterThanOrEqual(3);
-    await h.queues.callbacks.add(
-      'cursor-runner-callback',
-      {
-        result: {
-          requestId,
-          success: true,
-          iterations: 1,
-          maxIterations: 25,
-          output,
-          error: null,
-          exitCode: 0,
-        },
-        receivedAt: Date.now(),
-      },
-      { jobId: callbackJobId(requestId) },
-    );
+    await enqueueResult(h, requestId, output);
     await waitFor(async () => (await h!.redis.exists(callbackStateKey(requestId))) === 0);
     expect(h.sent('sendMessage', chat).map(textOf)).toEqual(parts.slice(2));
   });
@@ -217,14 +210,7 @@ describe('callback processor', () => {
     h = await harness.start();
     const chat = newChatId();
     const requestId = randomName('telegram-manual');
-    await saveCallbackState(h.redis, requestId, {
-      chat_id: chat,
-      message_id: 5,
-      prompt: 'p',
-      original_was_audio: false,
-      created_at: new Date().toISOString(),
-      bot: h.bots[0]!.name,
-    });
+    await savePromptState(h, requestId, chat, 5);
     h.sandbox.setFault({
       service: 'telegram',
       method: 'sendMessage',
@@ -233,22 +219,7 @@ describe('callback processor', () => {
       status: 500,
       times: 2,
     });
-    await h.queues.callbacks.add(
-      'cursor-runner-callback',
-      {
-        result: {
-          requestId,
-          success: true,
-          iterations: 1,
-          maxIterations: 25,
-          output: 'done!',
-          error: null,
-          exitCode: 0,
-        },
-        receivedAt: Date.now(),
-      },
-      { jobId: callbackJobId(requestId), attempts: 3, backoff: { type: 'fixed', delay: 200 } },
-    );
+    await enqueueResult(h, requestId, 'done!', { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
     await waitFor(() => h!.sent('sendMessage', chat).length >= 2);
     expect(await h.redis.exists(callbackStateKey(requestId))).toBe(1);
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
@@ -265,31 +236,9 @@ describe('callback processor', () => {
     ] as const) {
       const chat = newChatId();
       const requestId = randomName('telegram-leak');
-      await saveCallbackState(h.redis, requestId, {
-        chat_id: chat,
-        message_id: 5,
-        prompt: 'p',
-        original_was_audio: false,
-        created_at: new Date().toISOString(),
-        bot: h.bots[0]!.name,
-      });
+      await savePromptState(h, requestId, chat, 5);
       const output = `${leak}\n${'x'.repeat(size)}`;
-      await h.queues.callbacks.add(
-        'cursor-runner-callback',
-        {
-          result: {
-            requestId,
-            success: true,
-            iterations: 1,
-            maxIterations: 25,
-            output,
-            error: null,
-            exitCode: 0,
-          },
-          receivedAt: Date.now(),
-        },
-        { jobId: callbackJobId(requestId) },
-      );
+      await enqueueResult(h, requestId, output);
       const [call] = await h.waitForSent(method, chat, 1);
       // A document's text is recorded by the sandbox as `textHead`; messages as their text.
       const seen = JSON.stringify(call!.body) + h.sent('sendMessage', chat).map(textOf).join('\n');
