@@ -66,10 +66,13 @@ if (config.WEBHOOK_SECRET === undefined) {
   logger.warn('WEBHOOK_SECRET is not set: /cursor-runner/callback answers 503 until it is');
 }
 
-const redis = createProducerConnection({ url: config.REDIS_URL, name: 'gateway-producer' });
 // Commands issued in the same tick (callback enqueues, probes) share one socket write. The webhook
 // does not depend on it: UpdateBatcher already writes each tick's updates with one call.
-redis.options.enableAutoPipelining = config.REDIS_AUTO_PIPELINING;
+const redis = createProducerConnection({
+  url: config.REDIS_URL,
+  name: 'gateway-producer',
+  autoPipelining: config.REDIS_AUTO_PIPELINING,
+});
 let redisDown = false;
 redis.on('error', (err: Error) => {
   // ioredis repeats the error on every reconnect attempt: log the transition only.

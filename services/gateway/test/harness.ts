@@ -82,9 +82,12 @@ export async function startGateway(
     secrets: [CALLBACK_SECRET, ...bots.flatMap(b => [b.token, b.webhookSecret])],
     destination: { write: (line: string) => void logLines.push(line) },
   });
-  const redis = createProducerConnection({ url: server.url, name: 'gateway-test' });
+  const redis = createProducerConnection({
+    url: server.url,
+    name: 'gateway-test',
+    autoPipelining: config.REDIS_AUTO_PIPELINING,
+  });
   redis.on('error', () => undefined);
-  redis.options.enableAutoPipelining = config.REDIS_AUTO_PIPELINING;
   const queues = createQueues(redis, prefix);
   queues.updates.on('error', () => undefined);
   queues.callbacks.on('error', () => undefined);
