@@ -5,8 +5,8 @@ import { callbackJobId } from '@telegram-receiver/core';
 import { TEXTS } from '../../src/processors/update-processor.ts';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
 import {
-  ELEVENLABS_KEY,
   WEBHOOK_SECRET,
+  expectNoSecretLogged,
   messageUpdate,
   newChat,
   sentText,
@@ -34,15 +34,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   redis?.disconnect();
-  if (stack) {
-    const logs = stack.worker.lines.join('\n');
-    for (const bot of stack.bots) {
-      expect(logs).not.toContain(bot.token);
-      expect(logs).not.toContain(bot.webhookSecret);
-    }
-    expect(logs).not.toContain(ELEVENLABS_KEY);
-    expect(logs).not.toContain(WEBHOOK_SECRET);
-  }
+  if (stack) expectNoSecretLogged(stack);
   const code = await stack?.worker.stop('SIGTERM');
   await stack?.close();
   expect(code).toBe(0);

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import {
@@ -314,4 +315,15 @@ export function voiceUpdate(chat: number, fileId: string, messageId = 1): Telegr
 /** The text of a recorded sendMessage call. */
 export function sentText(call: RecordedCall): string {
   return String(call.body.text ?? '');
+}
+
+/** Assert that no line the worker process logged holds a bot token, webhook secret or API key. */
+export function expectNoSecretLogged(stack: Stack): void {
+  const logs = stack.worker.lines.join('\n');
+  for (const bot of stack.bots) {
+    expect(logs).not.toContain(bot.token);
+    expect(logs).not.toContain(bot.webhookSecret);
+  }
+  expect(logs).not.toContain(ELEVENLABS_KEY);
+  expect(logs).not.toContain(WEBHOOK_SECRET);
 }

@@ -6,8 +6,8 @@ import { freePort, waitFor } from '@telegram-receiver/testing';
 import { TEXTS } from '../../src/processors/update-processor.ts';
 import { HELP_TEXT, STATUS_TEXT } from '../../src/updates/local-commands.ts';
 import {
-  ELEVENLABS_KEY,
   WEBHOOK_SECRET,
+  expectNoSecretLogged,
   messageUpdate,
   newChat,
   sentText,
@@ -74,16 +74,6 @@ async function iterateCalls(stack: Stack, prompt: string): Promise<RecordedCall[
   return (await stack.calls({ service: 'cursor-runner', method: 'iterate-async' })).filter(
     c => c.body.prompt === prompt,
   );
-}
-
-function expectNoSecretLogged(stack: Stack): void {
-  const logs = stack.worker.lines.join('\n');
-  for (const bot of stack.bots) {
-    expect(logs).not.toContain(bot.token);
-    expect(logs).not.toContain(bot.webhookSecret);
-  }
-  expect(logs).not.toContain(ELEVENLABS_KEY);
-  expect(logs).not.toContain(WEBHOOK_SECRET);
 }
 
 describe('upstream failures through real processes (sandbox faults)', () => {
