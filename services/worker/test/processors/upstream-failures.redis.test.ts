@@ -143,17 +143,20 @@ describe('upstream failures: cursor-runner', () => {
   });
 
   it('should not send a prompt again after cursor-runner timed out (it may be running)', async () => {
-    h = await harness.start({ clientTimeoutMs: 400 });
+    // 1.5 s leaves room for the connection on a loaded machine; the sandbox holds the answer longer.
+    h = await harness.start({ clientTimeoutMs: 1500 });
     const chat = newChatId();
     h.sandbox.setFault({
       service: 'cursor-runner',
       method: 'iterate-async',
       type: 'timeout',
-      ms: 3000,
+      ms: 6000,
       times: 1,
     });
     await h.postUpdate(textUpdate(chat, 'slow thing'));
-    await waitFor(async () => (await h!.queues.updates.getCompletedCount()) === 1);
+    await waitFor(async () => (await h!.queues.updates.getCompletedCount()) === 1, { timeoutMs: 15_000 });
+    // A held call is recorded when the client gives up on it, which can trail the job by a moment.
+    await waitFor(() => h!.sandbox.calls({ service: 'cursor-runner', method: 'iterate-async' }).length > 0);
     expect(h.sandbox.calls({ service: 'cursor-runner', method: 'iterate-async' })).toHaveLength(1);
     expect(h.sent('sendMessage', chat)).toHaveLength(0);
     // The state stays for the callback that may still come.
