@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -268,15 +269,24 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
 
   async function stopOnce(): Promise<void> {
     const graceMs = config.SHUTDOWN_GRACE_MS;
+    const deadline = Date.now() + graceMs;
+    /** `promise`, or 'grace-over' once the grace period is spent (the timer never holds the process). */
+    const withinGrace = (promise: Promise<unknown>) =>
+      Promise.race([
+        promise.then(() => 'done' as const),
+        sleep(Math.max(0, deadline - Date.now()), 'grace-over' as const, { ref: false }),
+      ]);
     // Stop fetching at once; the jobs already running get the grace period to finish.
     await Promise.all(workers.map(w => w.pause(true)));
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'grace-over'>(resolve => {
-      timer = setTimeout(() => resolve('grace-over'), graceMs);
-    });
-    const drained = Promise.allSettled([...inFlight]).then(() => 'drained' as const);
-    const how = await Promise.race([drained, graceOver]);
-    clearTimeout(timer);
+    let how = await withinGrace(Promise.allSettled([...inFlight]));
+    // A job BullMQ fetched just before the pause can reach its processor after the check above, and
+    // close(false) would wait for it without limit: the close is held to the same deadline. (A later
+    // close(true) would only return that same pending close, so past the deadline we go on without
+    // it: closing the connections below ends whatever it still waits for.)
+    const closingGently = how === 'done';
+    if (closingGently) {
+      how = await withinGrace(Promise.all(workers.map(w => w.close(false).catch(noteCloseFailure(w)))));
+    }
     if (how === 'grace-over') {
       // Their locks expire and another replica takes them over as stalled; the send ledger keeps
       // whatever they already sent from being sent again.
@@ -284,14 +294,8 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         { graceMs, active: inFlight.size },
         'active jobs did not finish within the grace period; abandoning them',
       );
+      if (!closingGently) await Promise.all(workers.map(w => w.close(true).catch(noteCloseFailure(w))));
     }
-    await Promise.all(
-      workers.map(w =>
-        w
-          .close(how === 'grace-over')
-          .catch((err: unknown) => logger.warn({ err, queue: w.name }, 'worker close failed')),
-      ),
-    );
     await settings?.close();
     if (queues) await closeQueues(queues);
     await Promise.all(connections.map(c => closeConnection(c)));
@@ -301,6 +305,10 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       server.closeAllConnections();
       await new Promise<void>(resolve => server.close(() => resolve()));
     }
+  }
+
+  function noteCloseFailure(worker: Worker): (err: unknown) => void {
+    return err => logger.warn({ err, queue: worker.name }, 'worker close failed');
   }
 
   return {
