@@ -101,10 +101,11 @@ describe('ProviderSlots.run', () => {
   it('should give up with SlotsBusyError when no slot frees in time, and reclaim a dead holder lease', async () => {
     const key = randomName('slots');
     const slots = new ProviderSlots({ redis, key, limit: 1, maxWaitMs: 200 });
-    // A holder that died: its lease ends in 400 ms.
-    await redis.zadd(key, Date.now() + 400, 'dead-holder');
+    // A holder that died: its lease ends in 3 s, far past the impatient caller's 200 ms even on a
+    // loaded machine (with 400 ms the lease could lapse before the caller's first look).
+    await redis.zadd(key, Date.now() + 3000, 'dead-holder');
     await expect(slots.run(async () => 'x')).rejects.toBeInstanceOf(SlotsBusyError);
-    const patient = new ProviderSlots({ redis, key, limit: 1, maxWaitMs: 5000 });
+    const patient = new ProviderSlots({ redis, key, limit: 1, maxWaitMs: 10_000 });
     expect(await patient.run(async () => 'after the lease')).toBe('after the lease');
   });
 });
