@@ -91,3 +91,24 @@ export function chatLaneOf(update: TelegramUpdate): string | null {
 export function laneKey(prefix: string, bot: string, lane: string): string {
   return `${prefix}:lane:{${bot}:${lane}}`;
 }
+
+/**
+ * Redis key of a queue's lane index: a sorted set with one member per lane that holds at least one
+ * unfinished item (waiting, parked behind its lane's head, delayed or running) of that queue, scored
+ * by the epoch ms at which that lane's oldest unfinished item of the queue was accepted. An item
+ * without a chat counts as a lane of its own. So `ZCARD` is the queue's pending lanes (the most work
+ * that can run in parallel) and the lowest score dates its oldest unfinished item, both in O(log n).
+ * The lane scripts maintain it atomically with the lanes themselves; the metrics service reads it.
+ */
+export function laneIndexKey(prefix: string, queue: QueueName): string {
+  return `${prefix}:${queue}:lanes`;
+}
+
+/**
+ * Redis key of a queue's parked count: how many of its items are stored durably but are in none of
+ * BullMQ's state lists yet, because they wait behind their lane's head. Absent means 0. A queue's
+ * backlog is its wait, prioritized, delayed and active jobs plus this count.
+ */
+export function parkedCountKey(prefix: string, queue: QueueName): string {
+  return `${prefix}:${queue}:parked`;
+}
