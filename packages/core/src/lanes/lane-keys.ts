@@ -32,11 +32,6 @@ export function laneListKey(prefix: string, member: string, queue: QueueName): s
   return `${prefix}:lane:${member}:${queue}`;
 }
 
-/** The lane's sequence counter (deleted when the lane empties). */
-export function laneSeqKey(prefix: string, member: string): string {
-  return `${prefix}:lane:${member}:seq`;
-}
-
 /** One entry of a lane list, as the scripts write it. */
 export interface LaneEntry {
   seq: number;
