@@ -123,14 +123,14 @@ function indexOf(call: SandboxCall): number | undefined {
 }
 
 /** The processes a phase's CPU is read from (for the anchor: producer as gateway, consumer as worker). */
-interface Pids {
+export interface Pids {
   gateway: number;
   worker: number;
   sandbox: number;
   redis?: number | undefined;
 }
 
-interface Base {
+export interface Base {
   redis: RedisServer;
   sandboxUrl: string;
   sandbox: ServerProcess;
@@ -138,13 +138,13 @@ interface Base {
 }
 
 /** The system under test: our gateway + worker, or the BullMQ anchor's producer + consumer. */
-interface Target {
+export interface Target {
   url: string;
   pids: Pids;
   stop(): Promise<void>;
 }
 
-async function startBase(gatewayPort: number): Promise<Base> {
+export async function startBase(gatewayPort: number): Promise<Base> {
   const redis = await RedisServer.start({ appendOnly: true, appendFsync: 'everysec' });
   try {
     const sandboxPort = await freePort();
@@ -171,8 +171,9 @@ async function startBase(gatewayPort: number): Promise<Base> {
   }
 }
 
-async function startOurs(base: Base, gatewayPort: number): Promise<Target> {
-  const [gatewayOps, workerOps] = [await freePort(), await freePort()];
+/** Our gateway and `workers` worker processes (the first worker's pid is the one measured). */
+export async function startOurs(base: Base, gatewayPort: number, workers = 1): Promise<Target> {
+  const gatewayOps = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const shared = {
     NODE_ENV: 'production',
@@ -184,39 +185,50 @@ async function startOurs(base: Base, gatewayPort: number): Promise<Target> {
     WEBHOOK_SECRET: CALLBACK_SECRET,
     TELEGRAM_API_URL: base.sandboxUrl,
   };
-  const gateway = await startServer({
-    entry: E2E_ENTRIES.gateway,
-    port: gatewayPort,
-    env: {
-      ...shared,
-      HOST: '127.0.0.1',
-      PORT: String(gatewayPort),
-      OPS_PORT: String(gatewayOps),
-      MAX_BACKLOG: '1000000000',
-    },
-  });
+  const started: ServerProcess[] = [];
+  const stop = async () => {
+    for (const proc of started.reverse()) await proc.stop();
+  };
   try {
-    const worker = await startServer({
-      entry: E2E_ENTRIES.worker,
-      port: workerOps,
+    const gateway = await startServer({
+      entry: E2E_ENTRIES.gateway,
+      port: gatewayPort,
       env: {
         ...shared,
-        OPS_PORT: String(workerOps),
-        CURSOR_RUNNER_URL: base.sandboxUrl,
-        TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
-        TELEGRAM_BOT_MESSAGES_PER_SECOND: String(BOT_MESSAGES_PER_SECOND),
+        HOST: '127.0.0.1',
+        PORT: String(gatewayPort),
+        OPS_PORT: String(gatewayOps),
+        MAX_BACKLOG: '1000000000',
       },
     });
+    started.push(gateway);
+    for (let n = 0; n < workers; n++) {
+      const workerOps = await freePort();
+      const worker = await startServer({
+        entry: E2E_ENTRIES.worker,
+        port: workerOps,
+        env: {
+          ...shared,
+          OPS_PORT: String(workerOps),
+          CURSOR_RUNNER_URL: base.sandboxUrl,
+          TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
+          TELEGRAM_BOT_MESSAGES_PER_SECOND: String(BOT_MESSAGES_PER_SECOND),
+        },
+      });
+      started.push(worker);
+    }
     return {
       url: gatewayUrl,
-      pids: { gateway: gateway.pid, worker: worker.pid, sandbox: base.sandbox.pid, redis: base.redisPid },
-      async stop() {
-        await worker.stop();
-        await gateway.stop();
+      pids: {
+        gateway: gateway.pid,
+        worker: started[1]!.pid,
+        sandbox: base.sandbox.pid,
+        redis: base.redisPid,
       },
+      stop,
     };
   } catch (err) {
-    await gateway.stop();
+    await stop();
     throw err;
   }
 }
