@@ -119,7 +119,7 @@ async function explainLoss(s: Stack, bot: BotConfig, p: Prompt, calls: RecordedC
   );
   if (iterate === undefined) {
     // The worker claimed the cursor step and died before cursor-runner took the prompt (at most once).
-    return (await ledger(`${bot.name}:${p.update.update_id}:cursor`)) === 'pending'
+    return (await ledger(`${bot.name}:${p.update.update_id}:cursor`))?.startsWith('pending')
       ? 'cursor-step-pending'
       : 'unexplained';
   }
@@ -127,7 +127,7 @@ async function explainLoss(s: Stack, bot: BotConfig, p: Prompt, calls: RecordedC
   const callback = calls.find(c => c.method === 'callback' && c.body.requestId === requestId);
   // cursor-runner does not retry a callback the gateway refused (503 while Redis was down).
   if (callback !== undefined && callback.status !== 200) return 'callback-refused';
-  return (await ledger(`${requestId}:reply:0`)) === 'pending' ? 'reply-step-pending' : 'unexplained';
+  return (await ledger(`${requestId}:reply:0`))?.startsWith('pending') ? 'reply-step-pending' : 'unexplained';
 }
 
 describe('per-chat order with real processes (gateway, 3 workers, sandbox, redis-server)', () => {
