@@ -38,6 +38,8 @@ export interface E2eOptions {
   roundTrips?: { rate: number; callbackDelayMs: number }[];
   /** Run the BullMQ anchor (Queue.add behind node:http + a Worker with one HTTP call per job). @defaultValue true */
   anchor?: boolean;
+  /** Jobs one worker process runs at once, ours (UPDATES_/CALLBACKS_CONCURRENCY) and the anchor's alike. @defaultValue 128 */
+  workerConcurrency?: number;
   /** Connections of the saturation phase. @defaultValue 64 */
   concurrency?: number;
   /** Phase lengths in ms, overriding `quick`. */
@@ -85,7 +87,8 @@ export interface E2eRow {
 export interface E2eReport {
   quick: boolean;
   rows: E2eRow[];
-  workerUpdatesConcurrency: string;
+  /** Jobs per worker process at once (ours: per queue), the anchor's Worker alike. */
+  workerConcurrency: number;
   /** TELEGRAM_BOT_MESSAGES_PER_SECOND of the bench's worker (the pacer would otherwise cap replies at 30/s). */
   botMessagesPerSecond: number;
   /** INFO commandstats after the last phase (all phases, warm-up included). */
@@ -172,7 +175,12 @@ export async function startBase(gatewayPort: number): Promise<Base> {
 }
 
 /** Our gateway and `workers` worker processes (the first worker's pid is the one measured). */
-export async function startOurs(base: Base, gatewayPort: number, workers = 1): Promise<Target> {
+export async function startOurs(
+  base: Base,
+  gatewayPort: number,
+  workers = 1,
+  workerConcurrency = 32,
+): Promise<Target> {
   const gatewayOps = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const shared = {
@@ -213,6 +221,8 @@ export async function startOurs(base: Base, gatewayPort: number, workers = 1): P
           CURSOR_RUNNER_URL: base.sandboxUrl,
           TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
           TELEGRAM_BOT_MESSAGES_PER_SECOND: String(BOT_MESSAGES_PER_SECOND),
+          UPDATES_CONCURRENCY: String(workerConcurrency),
+          CALLBACKS_CONCURRENCY: String(workerConcurrency),
         },
       });
       started.push(worker);
@@ -233,7 +243,7 @@ export async function startOurs(base: Base, gatewayPort: number, workers = 1): P
   }
 }
 
-async function startAnchor(base: Base): Promise<Target> {
+async function startAnchor(base: Base, workerConcurrency: number): Promise<Target> {
   const [port, ops] = [await freePort(), await freePort()];
   const env = {
     REDIS_URL: base.redis.url,
@@ -249,7 +259,12 @@ async function startAnchor(base: Base): Promise<Target> {
     const consumer = await startServer({
       entry: E2E_ENTRIES.anchor,
       port: ops,
-      env: { ...env, ANCHOR_ROLE: 'consumer', OPS_PORT: String(ops) },
+      env: {
+        ...env,
+        ANCHOR_ROLE: 'consumer',
+        OPS_PORT: String(ops),
+        ANCHOR_CONCURRENCY: String(workerConcurrency),
+      },
     });
     return {
       url: `http://127.0.0.1:${port}`,
@@ -292,6 +307,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       ? { warmUp: 1000, saturation: 3000, open: 3000 }
       : { warmUp: 3000, saturation: 10_000, open: 10_000 });
   const concurrency = opts.concurrency ?? 64;
+  const workerConcurrency = opts.workerConcurrency ?? 128;
   const forward = (phase: string, load: E2ePhase['load']): E2ePhase => ({
     phase,
     load: { ...load, promptSuffix: NO_CALLBACK },
@@ -334,7 +350,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
   const report: E2eReport = {
     quick: opts.quick ?? false,
     rows: [],
-    workerUpdatesConcurrency: 'default (32)',
+    workerConcurrency,
     botMessagesPerSecond: BOT_MESSAGES_PER_SECOND,
     redisCommands: null,
   };
@@ -351,7 +367,10 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       if (running !== which || target === undefined) {
         await target?.stop();
         target = undefined;
-        target = which === 'ours' ? await startOurs(base, gatewayPort) : await startAnchor(base);
+        target =
+          which === 'ours'
+            ? await startOurs(base, gatewayPort, 1, workerConcurrency)
+            : await startAnchor(base, workerConcurrency);
         running = which;
       }
       const t: Target = target;
