@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors/config-error.ts';
 
@@ -16,6 +17,14 @@ const httpUrl = (def: string) =>
     .default(def)
     .transform(u => u.replace(/\/+$/, ''));
 const optionalSecret = () => z.string().min(1).optional();
+
+/** `a.b.c.d`, `a.b.c.d/nn`, an IPv6 address or range. */
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 /** Telegram's rule for secret_token: 1–256 characters of A-Z a-z 0-9 _ - */
 export const TELEGRAM_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 export const BOT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -112,6 +121,28 @@ export const gatewayEnv = {
     .max(1000)
     .default(1000)
     .describe('How long /ready caches its Redis probe.'),
+  AUTH_FAILURE_LIMIT: positiveInt(10, 1_000_000).describe(
+    'Wrong webhook, callback or admin secrets one address may send per window before it gets 429 (cluster-wide).',
+  ),
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt(60, 86_400).describe(
+    'Window of AUTH_FAILURE_LIMIT; a throttled address gets Retry-After until it ends.',
+  ),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform(v =>
+      v
+        .split(',')
+        .map(e => e.trim())
+        .filter(e => e !== ''),
+    )
+    .refine(
+      list => list.every(isAddressOrRange),
+      'must be a comma-separated list of IP addresses or CIDR ranges',
+    )
+    .describe(
+      'Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; empty: the peer address counts.',
+    ),
   TELEGRAM_API_URL: httpUrl('https://api.telegram.org').describe(
     'Bot API base URL (the sandbox in make dev).',
   ),

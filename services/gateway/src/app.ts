@@ -13,7 +13,9 @@ import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import { BacklogMonitor } from './backlog-monitor.ts';
+import { trustedProxies } from './client-address.ts';
 import { HttpServer } from './http-server.ts';
+import { FailedSecretThrottle } from './secret-throttle.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { errorTranslation } from './middleware/error-translation.ts';
 import { notFound } from './middleware/not-found.ts';
@@ -93,6 +95,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const version = pkg.version;
 
+  const throttle = new FailedSecretThrottle({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    limit: config.AUTH_FAILURE_LIMIT,
+    windowMs: config.AUTH_FAILURE_WINDOW_SECONDS * 1000,
+    trustedProxies: config.TRUSTED_PROXIES.length > 0 ? trustedProxies(config.TRUSTED_PROXIES) : undefined,
+    onFailure: (route, outcome) => metrics.authFailure(route, outcome),
+    logger,
+  });
+
   const app = new Koa({ proxy: false });
   const publicRouter = new Router();
   healthRoutes(publicRouter, { readiness, version });
@@ -106,6 +118,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
   });
   webhook.register(publicRouter);
   cursorRunnerCallbackRoutes(publicRouter, {
@@ -116,6 +129,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
   });
   adminRoutes(publicRouter, {
     secret: config.WEBHOOK_SECRET,
@@ -124,6 +138,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     settings: deps.admin?.settings,
     webhookBaseUrl: config.TELEGRAM_WEBHOOK_BASE_URL,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
     logger,
   });
   mount(app, publicRouter, metrics, logger);

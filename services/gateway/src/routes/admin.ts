@@ -12,6 +12,7 @@ import {
 } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
 import { HttpRejection } from '../errors/http-rejection.ts';
+import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { jsonBody, mayBeLarge, type JsonBodyState } from '../middleware/json-body.ts';
 import { SecretCheck } from '../secret-check.ts';
 
@@ -28,6 +29,8 @@ export interface AdminRoutesOptions {
   webhookBaseUrl: string;
   /** RETRY_AFTER_SECONDS, sent with a 503 when the settings cannot be stored. @defaultValue 5 */
   retryAfterSeconds?: number;
+  /** Answers wrong secrets: 401, or 429 once their address has sent too many. */
+  throttle: Pick<FailedSecretThrottle, 'refuse'>;
   logger: Logger;
 }
 
@@ -62,11 +65,12 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
       });
     }
     if (!check.matches(ctx.req.headers['x-admin-secret'])) {
-      throw new HttpRejection({
+      const unauthorized = new HttpRejection({
         status: 401,
         body: { ok: false, error: 'Unauthorized' },
         closeConnection: mayBeLarge(ctx.req),
       });
+      throw await opts.throttle.refuse(ctx.req, 'admin', unauthorized);
     }
     await next();
   }

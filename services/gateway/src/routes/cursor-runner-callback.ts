@@ -2,6 +2,7 @@ import type { Router } from '@koa/router';
 import { JOB_NAMES, callbackJobId, type Logger, type Queues } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import type { Context, Next } from 'koa';
+import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
 import { normalizeCallback } from '../callback-result.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -18,6 +19,8 @@ export interface CursorRunnerCallbackOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   bodyLimit: number;
+  /** Answers wrong secrets: 401, or 429 once their address has sent too many. */
+  throttle: Pick<FailedSecretThrottle, 'refuse'>;
   retryAfterSeconds: number;
 }
 
@@ -42,11 +45,12 @@ export function cursorRunnerCallbackRoutes(router: Router, opts: CursorRunnerCal
     const headers = ctx.req.headers;
     const presented = headers['x-webhook-secret'] ?? headers['x-cursor-runner-secret'] ?? ctx.query.secret;
     if (!check.matches(presented)) {
-      throw new HttpRejection({
+      const unauthorized = new HttpRejection({
         status: 401,
         body: { error: 'Unauthorized' },
         closeConnection: mayBeLarge(ctx.req),
       });
+      throw await opts.throttle.refuse(ctx.req, 'callback', unauthorized);
     }
     await next();
   }
