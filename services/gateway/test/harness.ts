@@ -180,8 +180,8 @@ export async function postUpdate(
   );
 }
 
-/** Keys that only exist once something was stored (jobs, dedup markers, lanes). */
+/** Keys that only exist once something was stored (jobs, dedup markers, lanes); not failed-secret counters. */
 export async function storedKeys(tg: TestGateway): Promise<string[]> {
   const keys = await tg.probe.keys(`${tg.prefix}:*`);
-  return keys.filter(k => !k.endsWith(':meta') && !k.includes(':ready:')).sort();
+  return keys.filter(k => !k.endsWith(':meta') && !k.includes(':ready:') && !k.includes(':authfail:')).sort();
 }
