@@ -38,6 +38,7 @@ export {
   describeEnv,
   envHttpUrl,
   envOptionalSecret,
+  envSecretList,
   envPort,
   envPositiveInt,
   loadConfig,

@@ -60,15 +60,23 @@ export interface GatewayDeps {
   admin?: { telegram?: TelegramClientCache; settings?: SettingsStore };
 }
 
-/** A gateway: the public Koa app and listener, and the ops listener. Nothing runs until {@link Gateway.start}. */
+/**
+ * A gateway: the public Koa app and listener, the admin listener and the ops listener. Nothing runs
+ * until {@link Gateway.start}.
+ */
 export interface Gateway {
-  /** Public app: webhook, callback, health, ready. */
+  /** Public app: webhook, callback, health, ready, and nothing else. */
   app: Koa;
+  /** Admin app (its own listener, never exposed): webhook registration and settings. */
+  adminApp: Koa;
   /** Ops listener: health, ready, metrics (the same contract in every service). */
   ops: OpsListener;
   backlog: BacklogMonitor;
-  /** Listen on `config.PORT` / `config.OPS_PORT` (0 = any free port) and start the backlog monitor. */
-  start(): Promise<{ port: number; opsPort: number }>;
+  /**
+   * Listen on `config.PORT`, `config.ADMIN_PORT` and `config.OPS_PORT` (0 = any free port) and start
+   * the backlog monitor.
+   */
+  start(): Promise<{ port: number; opsPort: number; adminPort: number }>;
   /**
    * Graceful stop: not ready, stop accepting, finish requests in flight (up to
    * `config.SHUTDOWN_GRACE_MS`), stop the backlog monitor. Connections and queues stay open: their
@@ -133,8 +141,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     throttle,
   });
-  adminRoutes(publicRouter, {
-    secret: config.WEBHOOK_SECRET,
+  mount(app, publicRouter, metrics, logger);
+
+  // The operator API lives on its own listener, so the public port (the only one an Ingress routes
+  // to) cannot reach it whatever the Ingress rules say.
+  const adminApp = new Koa({ proxy: false });
+  const adminRouter = new Router();
+  adminRoutes(adminRouter, {
+    secret: config.ADMIN_SECRET ?? config.WEBHOOK_SECRET,
     bots,
     telegram: deps.admin?.telegram,
     settings: deps.admin?.settings,
@@ -143,7 +157,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     throttle,
     logger,
   });
-  mount(app, publicRouter, metrics, logger);
+  mount(adminApp, adminRouter, metrics, logger);
 
   const ops = new OpsListener({ service: SERVICE, version, registry, readiness, logger });
 
@@ -154,9 +168,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     maxRequestsPerSocket: config.MAX_REQUESTS_PER_SOCKET,
   };
   let server: HttpServer | undefined;
+  let adminServer: HttpServer | undefined;
 
   return {
     app,
+    adminApp,
     ops,
     backlog,
     async start() {
@@ -170,15 +186,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if (bot === null) void koa(req, res);
         else void webhook.handle(req, res, bot);
       }, serverOptions);
-      const [port, opsPort] = await Promise.all([
+      adminServer = new HttpServer(adminApp.callback(), serverOptions);
+      const [port, adminPort, opsPort] = await Promise.all([
         server.listen(config.PORT, config.HOST),
+        adminServer.listen(config.ADMIN_PORT, config.ADMIN_HOST),
         ops.listen(config.OPS_PORT, config.HOST),
       ]);
-      return { port, opsPort };
+      return { port, opsPort, adminPort };
     },
     async stop() {
       readiness.drain();
-      if (server !== undefined) await Promise.all([server.close(config.SHUTDOWN_GRACE_MS), ops.close()]);
+      if (server !== undefined) {
+        await Promise.all([
+          server.close(config.SHUTDOWN_GRACE_MS),
+          adminServer?.close(config.SHUTDOWN_GRACE_MS),
+          ops.close(),
+        ]);
+      }
       backlog.stop();
     },
   };

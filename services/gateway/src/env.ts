@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { commonEnv, envHttpUrl, envPort, envPositiveInt } from '@telegram-receiver/core';
+import { commonEnv, envHttpUrl, envPort, envPositiveInt, envSecretList } from '@telegram-receiver/core';
 import { z } from 'zod';
 
 /** `a.b.c.d`, `a.b.c.d/nn`, an IPv6 address or range. */
@@ -14,8 +14,19 @@ function isAddressOrRange(entry: string): boolean {
 export const gatewayEnv = {
   ...commonEnv,
   HOST: z.string().min(1).default('0.0.0.0').describe('Listen address of the public listener.'),
-  PORT: envPort(3000).describe('Public listener: webhook, callback, health, admin.'),
+  PORT: envPort(3000).describe('Public listener: webhook, callback, health, ready; nothing else.'),
   OPS_PORT: envPort(9101).describe('Ops listener: /health, /ready, /metrics.'),
+  ADMIN_HOST: z
+    .string()
+    .min(1)
+    .default('0.0.0.0')
+    .describe('Listen address of the admin listener (127.0.0.1 keeps it to the pod/host).'),
+  ADMIN_PORT: envPort(9201).describe(
+    'Admin listener: webhook registration, settings (X-Admin-Secret). Never expose it publicly.',
+  ),
+  ADMIN_SECRET: envSecretList().describe(
+    'X-Admin-Secret of the admin routes (secret); a comma-separated list during a rotation. Unset: WEBHOOK_SECRET (as the seed).',
+  ),
   MAX_BACKLOG: envPositiveInt(100_000).describe(
     'Waiting updates above which the webhook answers 503 + Retry-After (Telegram keeps and retries).',
   ),

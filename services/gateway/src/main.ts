@@ -77,10 +77,10 @@ await runService({
       defaultMetrics: true,
       admin: { telegram, settings },
     });
-    const { port, opsPort } = await gateway.start();
+    const { port, opsPort, adminPort } = await gateway.start();
     return {
-      message: `gateway listening on ${config.HOST}:${port} (ops ${opsPort})`,
-      details: { port, opsPort, host: config.HOST, bots: bots.all().map(bot => bot.name) },
+      message: `gateway listening on ${config.HOST}:${port} (ops ${opsPort}, admin ${config.ADMIN_HOST}:${adminPort})`,
+      details: { port, opsPort, adminPort, host: config.HOST, bots: bots.all().map(bot => bot.name) },
       async stop() {
         await gateway.stop();
         await settings.close();

@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe('main.ts (SIGTERM)', () => {
   it('should store every update it answered 200 during a burst, then exit 0', async () => {
-    const [port, opsPort] = [await freePort(), await freePort()];
+    const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const prefix = randomName('main');
     const service = await startServiceProcess({
       entry,
@@ -35,6 +35,7 @@ describe('main.ts (SIGTERM)', () => {
         HOST: '127.0.0.1',
         PORT: String(port),
         OPS_PORT: String(opsPort),
+        ADMIN_PORT: String(adminPort),
         QUEUE_PREFIX: prefix,
         TELEGRAM_BOT_TOKEN: TOKEN,
         TELEGRAM_WEBHOOK_SECRET: SECRET,

@@ -126,7 +126,7 @@ describe('FailedSecretThrottle (across 2 gateway processes)', () => {
       const prefix = randomName('throttle');
       const bases: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const [port, opsPort] = [await freePort(), await freePort()];
+        const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
         services.push(
           await startServiceProcess({
             entry,
@@ -135,6 +135,7 @@ describe('FailedSecretThrottle (across 2 gateway processes)', () => {
               HOST: '127.0.0.1',
               PORT: String(port),
               OPS_PORT: String(opsPort),
+              ADMIN_PORT: String(adminPort),
               QUEUE_PREFIX: prefix,
               TELEGRAM_BOT_TOKEN: BOT_A.token,
               TELEGRAM_WEBHOOK_SECRET: BOT_A.webhookSecret,

@@ -52,7 +52,8 @@ await runService({
       baseUrl: config.CURSOR_RUNNER_URL,
       agent,
       timeoutMs: config.CURSOR_RUNNER_TIMEOUT * 1000,
-      webhookSecret: config.WEBHOOK_SECRET,
+      // During a rotation the first listed secret is the new one the gateway already accepts.
+      webhookSecret: config.WEBHOOK_SECRET?.[0],
       logger,
     });
     const elevenLabs =

@@ -64,7 +64,10 @@ export function secretsOf(config: Record<string, unknown>): string[] {
   const values: string[] = [];
   for (const name of SECRET_ENV_VARS) {
     const value = config[name];
-    if (typeof value === 'string' && value !== '') values.push(value);
+    // A rotation list: each value on its own, so a log line holding one of them is scrubbed too.
+    for (const one of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (typeof one === 'string' && one !== '') values.push(one);
+    }
   }
   const url = config.REDIS_URL;
   if (typeof url === 'string' && URL.canParse(url)) {

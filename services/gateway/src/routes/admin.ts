@@ -18,8 +18,8 @@ import { SecretCheck } from '../secret-check.ts';
 
 /** Options of {@link adminRoutes}. */
 export interface AdminRoutesOptions {
-  /** WEBHOOK_SECRET, expected in `X-Admin-Secret`; unset → every admin route answers 503. */
-  secret: string | undefined;
+  /** ADMIN_SECRET (else WEBHOOK_SECRET), expected in `X-Admin-Secret`; unset → every admin route answers 503. */
+  secret: readonly string[] | undefined;
   bots: BotRegistry;
   /** Bot API clients; without it the Telegram webhook routes are not mounted. */
   telegram?: TelegramClientCache | undefined;
@@ -42,7 +42,8 @@ const ADMIN_BODY_LIMIT = 64 * 1024;
 const UPDATE_KIND = /^[a-z_]{1,64}$/;
 
 /**
- * The operator API, behind `X-Admin-Secret` (== WEBHOOK_SECRET, constant time):
+ * The operator API, on the admin listener, behind `X-Admin-Secret` (ADMIN_SECRET, else WEBHOOK_SECRET;
+ * constant time):
  * `POST /telegram/set_webhook`, `GET /telegram/webhook_info`, `DELETE /telegram/webhook` (per bot,
  * `?bot=<name>`, default the first bot) and `GET/PUT /admin/settings`. set_webhook always sends
  * the bot's configured secret_token, so Telegram's deliveries authenticate against this gateway.
@@ -52,7 +53,10 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
   const { bots, telegram, settings, logger } = opts;
   const check = opts.secret === undefined ? undefined : new SecretCheck(opts.secret);
   // Upstream error texts go to the operator; scrub every token and secret first, to be sure.
-  const redactor = new SecretRedactor([opts.secret, ...bots.all().flatMap(b => [b.token, b.webhookSecret])]);
+  const redactor = new SecretRedactor([
+    ...(opts.secret ?? []),
+    ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
+  ]);
   const fail = (status: number, error: string, headers?: Record<string, string>) =>
     new HttpRejection({ status, body: { ok: false, error }, ...(headers ? { headers } : {}) });
 
@@ -60,7 +64,7 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
     if (check === undefined) {
       throw new HttpRejection({
         status: 503,
-        body: { ok: false, error: 'admin API disabled: set WEBHOOK_SECRET' },
+        body: { ok: false, error: 'admin API disabled: set ADMIN_SECRET' },
         closeConnection: mayBeLarge(ctx.req),
       });
     }

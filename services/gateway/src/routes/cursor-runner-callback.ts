@@ -11,8 +11,8 @@ import { SecretCheck } from '../secret-check.ts';
 
 /** Options of {@link cursorRunnerCallbackRoutes}. */
 export interface CursorRunnerCallbackOptions {
-  /** WEBHOOK_SECRET; unset → the route answers 503 (callbacks disabled). */
-  secret: string | undefined;
+  /** WEBHOOK_SECRET (every value of a rotation list is accepted); unset → the route answers 503. */
+  secret: readonly string[] | undefined;
   queues: Queues;
   /** The producer connection under `queues` (checked before enqueueing: it does not queue offline). */
   redis: Redis;
