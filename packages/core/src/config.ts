@@ -87,6 +87,12 @@ export const commonEnv = {
     .min(1)
     .optional()
     .describe('Path of a JSON file [{"name","token","webhookSecret"}] for many bots (added to the env bot).'),
+  BOTS_FILE_RELOAD_MS: envPositiveInt(5000, 3_600_000).describe(
+    'How often BOTS_FILE is read again; a valid change is put in force without a restart, an invalid one refused.',
+  ),
+  BOTS_SECRET_OVERLAP_SECONDS: envPositiveInt(3600, 7 * 86_400).describe(
+    'After a bots-file change, how long old webhook secrets (and removed bots) are still honoured.',
+  ),
   WEBHOOK_SECRET: envSecretList().describe(
     'Shared secret of the cursor-runner callback (secret); a comma-separated list during a rotation: all are accepted, the first is sent. Unset: callbacks answer 503.',
   ),

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Router } from '@koa/router';
 import {
   OpsListener,
-  type BotRegistry,
+  type BotLookup,
   type Logger,
   type Queues,
   type SettingsStore,
@@ -31,7 +31,7 @@ import { telegramWebhook } from './routes/telegram-webhook.ts';
 export interface GatewayDeps {
   /** Validated settings (`loadConfig(gatewayEnv, env)`). */
   config: GatewayConfig;
-  bots: BotRegistry;
+  bots: BotLookup;
   /** Producer connection (`createProducerConnection`): fails fast while Redis is away. */
   redis: Redis;
   /** Queues on `redis` with prefix `config.QUEUE_PREFIX` (`createQueues`). */

@@ -110,8 +110,9 @@ export async function runService<S extends CommonEnv & z.ZodRawShape, P>(
     ),
   ];
   opts.onSecrets?.(secrets);
-  const logger = createLogger({ service: def.name, level: common.LOG_LEVEL, secrets });
+  // One redactor for the logger and everything else, so secrets added later are scrubbed everywhere.
   const redactor = new SecretRedactor(secrets);
+  const logger = createLogger({ service: def.name, level: common.LOG_LEVEL, redactor });
 
   process.on('uncaughtException', err => {
     logger.fatal({ err }, `${def.name} crashed: uncaught exception`);

@@ -5,7 +5,7 @@ import {
   SecretRedactor,
   UpstreamUnreachableError,
   type BotConfig,
-  type BotRegistry,
+  type BotLookup,
   type Logger,
   type SettingsStore,
   type TelegramClientCache,
@@ -20,7 +20,7 @@ import { SecretCheck } from '../secret-check.ts';
 export interface AdminRoutesOptions {
   /** ADMIN_SECRET (else WEBHOOK_SECRET), expected in `X-Admin-Secret`; unset → every admin route answers 503. */
   secret: readonly string[] | undefined;
-  bots: BotRegistry;
+  bots: BotLookup;
   /** Bot API clients; without it the Telegram webhook routes are not mounted. */
   telegram?: TelegramClientCache | undefined;
   /** Runtime settings; without it `/admin/settings` is not mounted. */
@@ -52,11 +52,13 @@ const UPDATE_KIND = /^[a-z_]{1,64}$/;
 export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
   const { bots, telegram, settings, logger } = opts;
   const check = opts.secret === undefined ? undefined : new SecretCheck(opts.secret);
-  // Upstream error texts go to the operator; scrub every token and secret first, to be sure.
-  const redactor = new SecretRedactor([
-    ...(opts.secret ?? []),
-    ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
-  ]);
+  // Upstream error texts go to the operator; scrub every token and secret first, to be sure (the
+  // bots as they are now: the bots file may have been reloaded since start-up).
+  const redact = (text: string) =>
+    new SecretRedactor([
+      ...(opts.secret ?? []),
+      ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
+    ]).redact(text);
   const fail = (status: number, error: string, headers?: Record<string, string>) =>
     new HttpRejection({ status, body: { ok: false, error }, ...(headers ? { headers } : {}) });
 
@@ -97,7 +99,7 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
     } catch (err) {
       if (err instanceof ApiRejectedError || err instanceof UpstreamUnreachableError) {
         logger.warn({ err, method }, 'admin: Telegram call failed');
-        throw fail(502, redactor.redact(err.message));
+        throw fail(502, redact(err.message));
       }
       throw err;
     }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '@koa/router';
 import {
   chatLaneOf,
-  type BotRegistry,
+  type BotLookup,
   type Logger,
   type Queues,
   type TelegramUpdate,
@@ -19,7 +19,7 @@ import { UpdateBatcher } from '../update-batcher.ts';
 
 /** Options of {@link telegramWebhook}. */
 export interface TelegramWebhookOptions {
-  bots: BotRegistry;
+  bots: BotLookup;
   queues: Queues;
   /** The producer connection (fail-fast), used for the per-chat lane write. */
   redis: Redis;
