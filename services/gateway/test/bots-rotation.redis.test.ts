@@ -4,15 +4,14 @@
 import { mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { updateJobId } from '@telegram-receiver/core';
-import { RedisServer, freePort, randomName, startServiceProcess, waitFor } from '@telegram-receiver/testing';
+import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGatewayProcess } from './gateway-process.ts';
 import { messageUpdate } from './harness.ts';
 
-const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const OLD = {
   name: 'alpha',
   token: '555555:old-rotation-token-aaaaaaaaaaaa',
@@ -50,29 +49,17 @@ describe('gateway with a rotated BOTS_FILE', () => {
       const dir = await mkdtemp(join(tmpdir(), 'tr-rotation-'));
       const file = join(dir, 'bots.json');
       await writeFile(file, JSON.stringify([OLD]));
-      const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
       const prefix = randomName('rot');
-      const gateway = await startServiceProcess({
-        entry,
-        env: {
-          REDIS_URL: server.url,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          OPS_PORT: String(opsPort),
-          ADMIN_PORT: String(adminPort),
-          QUEUE_PREFIX: prefix,
-          BOTS_FILE: file,
-          BOTS_FILE_RELOAD_MS: '100',
-          BOTS_SECRET_OVERLAP_SECONDS: '600',
-          LOG_LEVEL: 'info',
-        },
-        readyLine: 'gateway listening',
-        readyTimeoutMs: 60_000,
+      const { service: gateway, url } = await startGatewayProcess(server, {
+        QUEUE_PREFIX: prefix,
+        BOTS_FILE: file,
+        BOTS_FILE_RELOAD_MS: '100',
+        BOTS_SECRET_OVERLAP_SECONDS: '600',
       });
       let nextId = 1;
       const send = async (secret: string) => {
         const id = nextId++;
-        const res = await request(`http://127.0.0.1:${port}/telegram/webhook`, {
+        const res = await request(`${url}/telegram/webhook`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
           body: JSON.stringify(messageUpdate(id, 7000 + (id % 13))),

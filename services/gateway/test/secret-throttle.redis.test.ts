@@ -1,18 +1,10 @@
 // Wrong secrets from one address are throttled across gateway replicas (real processes sharing one
 // redis-server); valid requests, and other addresses, are never slowed.
-import { fileURLToPath } from 'node:url';
-import {
-  RedisServer,
-  freePort,
-  randomName,
-  startServiceProcess,
-  type ServiceProcess,
-} from '@telegram-receiver/testing';
+import { RedisServer, randomName, type ServiceProcess } from '@telegram-receiver/testing';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startGatewayProcess } from './gateway-process.ts';
 import { BOT_A, CALLBACK_SECRET, messageUpdate, post, startGateway, type TestGateway } from './harness.ts';
-
-const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -126,28 +118,15 @@ describe('FailedSecretThrottle (across 2 gateway processes)', () => {
       const prefix = randomName('throttle');
       const bases: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
-        services.push(
-          await startServiceProcess({
-            entry,
-            env: {
-              REDIS_URL: server.url,
-              HOST: '127.0.0.1',
-              PORT: String(port),
-              OPS_PORT: String(opsPort),
-              ADMIN_PORT: String(adminPort),
-              QUEUE_PREFIX: prefix,
-              TELEGRAM_BOT_TOKEN: BOT_A.token,
-              TELEGRAM_WEBHOOK_SECRET: BOT_A.webhookSecret,
-              AUTH_FAILURE_LIMIT: '10',
-              WEBHOOK_SECRET: CALLBACK_SECRET,
-              LOG_LEVEL: 'info',
-            },
-            readyLine: 'gateway listening',
-            readyTimeoutMs: 60_000,
-          }),
-        );
-        bases.push(`http://127.0.0.1:${port}`);
+        const gateway = await startGatewayProcess(server, {
+          QUEUE_PREFIX: prefix,
+          TELEGRAM_BOT_TOKEN: BOT_A.token,
+          TELEGRAM_WEBHOOK_SECRET: BOT_A.webhookSecret,
+          AUTH_FAILURE_LIMIT: '10',
+          WEBHOOK_SECRET: CALLBACK_SECRET,
+        });
+        services.push(gateway.service);
+        bases.push(gateway.url);
       }
       // The attacker (127.0.0.1) alternates replicas: the 11th failure overall is throttled, on
       // whichever replica it lands.
