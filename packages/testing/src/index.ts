@@ -6,3 +6,4 @@ export { RedisServer, type RedisServerOptions } from './redis-server.ts';
 export { RedisSentinelSet, type RedisSentinelSetOptions } from './redis-sentinel.ts';
 export { RedisClusterSet } from './redis-cluster.ts';
 export { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './service-process.ts';
+export { laneInvariantViolations, laneJobIds } from './lane-state.ts';
