@@ -77,6 +77,7 @@ export {
   type CallbacksQueue,
   type Queues,
   type UpdatesQueue,
+  type DeadLetterRetention,
 } from './queue-factory.ts';
 export { laneListKey, laneMember, parseLaneEntry, soloMember, type LaneEntry } from './lanes/lane-keys.ts';
 export { LANE_LUA } from './lanes/lane-lua.ts';

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Router } from '@koa/router';
 import {
   OpsListener,
+  SecretRedactor,
   type BotLookup,
   type Logger,
   type Queues,
@@ -14,6 +15,7 @@ import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import { BacklogMonitor } from './backlog-monitor.ts';
 import { trustedProxies } from './client-address.ts';
+import { DeadLetters } from './dead-letters.ts';
 import type { GatewayConfig } from './env.ts';
 import { HttpServer } from './http-server.ts';
 import { FailedSecretThrottle } from './secret-throttle.ts';
@@ -58,6 +60,8 @@ export interface GatewayDeps {
    * are not mounted; without `settings` neither is `/admin/settings`.
    */
   admin?: { telegram?: TelegramClientCache; settings?: SettingsStore };
+  /** Scrubs secrets from dead letters shown to the operator. @defaultValue the bots' tokens and secrets */
+  redactor?: SecretRedactor;
 }
 
 /**
@@ -154,6 +158,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     bots,
     telegram: deps.admin?.telegram,
     settings: deps.admin?.settings,
+    deadLetters: new DeadLetters({
+      queues,
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      redactor:
+        deps.redactor ??
+        new SecretRedactor([
+          ...(config.WEBHOOK_SECRET ?? []),
+          ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
+        ]),
+    }),
     webhookBaseUrl: config.TELEGRAM_WEBHOOK_BASE_URL,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     throttle,

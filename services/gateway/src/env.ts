@@ -72,6 +72,12 @@ export const gatewayEnv = {
   REDIS_WAIT_TIMEOUT_MS: envPositiveInt(1000, 60_000).describe(
     'How long the webhook waits for REDIS_WAIT_REPLICAS; fewer acknowledgements → 503 + Retry-After.',
   ),
+  DEAD_LETTER_RETENTION_HOURS: envPositiveInt(168, 24 * 365).describe(
+    'How long an update or callback that failed for good is kept for inspection and replay (admin API).',
+  ),
+  DEAD_LETTER_MAX: envPositiveInt(100_000, 10_000_000).describe(
+    'Most dead letters kept per queue; past it the oldest go first.',
+  ),
   AUTH_FAILURE_LIMIT: envPositiveInt(10, 1_000_000).describe(
     'Wrong webhook, callback or admin secrets one address may send per window before it gets 429 (cluster-wide).',
   ),

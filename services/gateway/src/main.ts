@@ -53,7 +53,11 @@ await runService({
       if (redisDown) logger.info('Redis connection is back');
       redisDown = false;
     });
-    const queues = createQueues(redis, config.QUEUE_PREFIX);
+    // The jobs the gateway writes carry the dead-letter retention (BullMQ applies it when they fail).
+    const queues = createQueues(redis, config.QUEUE_PREFIX, {
+      hours: config.DEAD_LETTER_RETENTION_HOURS,
+      max: config.DEAD_LETTER_MAX,
+    });
     for (const queue of [queues.updates, queues.callbacks]) {
       queue.on('error', err => logger.debug({ err, queue: queue.name }, 'queue error'));
     }
@@ -80,6 +84,7 @@ await runService({
       registry: new Registry(),
       defaultMetrics: true,
       admin: { telegram, settings },
+      redactor,
     });
     const { port, opsPort, adminPort } = await gateway.start();
     return {

@@ -12,7 +12,9 @@ import {
 } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
 import { HttpRejection } from '../errors/http-rejection.ts';
+import type { DeadLetters } from '../dead-letters.ts';
 import type { FailedSecretThrottle } from '../secret-throttle.ts';
+import { deadLetterRoutes } from './dead-letters.ts';
 import { jsonBody, mayBeLarge, type JsonBodyState } from '../middleware/json-body.ts';
 import { SecretCheck } from '../secret-check.ts';
 
@@ -25,6 +27,8 @@ export interface AdminRoutesOptions {
   telegram?: TelegramClientCache | undefined;
   /** Runtime settings; without it `/admin/settings` is not mounted. */
   settings?: SettingsStore | undefined;
+  /** Dead letters; without it `/admin/dead-letters` is not mounted. */
+  deadLetters?: DeadLetters | undefined;
   /** TELEGRAM_WEBHOOK_BASE_URL: set_webhook's default URL is `<base>/telegram/webhook/<bot>`. */
   webhookBaseUrl: string;
   /** RETRY_AFTER_SECONDS, sent with a 503 when the settings cannot be stored. @defaultValue 5 */
@@ -162,6 +166,14 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
       );
       logger.info({ bot: bot.name }, 'admin: webhook deleted');
       ctx.body = { ok: true, message: 'Webhook deleted successfully', bot: bot.name };
+    });
+  }
+
+  if (opts.deadLetters !== undefined) {
+    deadLetterRoutes(router, {
+      deadLetters: opts.deadLetters,
+      authenticate: authenticateAdmin,
+      body: requiredBody,
     });
   }
 
