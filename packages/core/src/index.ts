@@ -36,3 +36,4 @@ export {
 export { FileTooLargeError } from './clients/file-too-large-error.ts';
 export { TranscriptionEmptyError } from './clients/transcription-empty-error.ts';
 export { UnexpectedAudioFormatError } from './clients/unexpected-audio-format-error.ts';
+export * from './queue-state-reader.ts';

@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { Router } from '@koa/router';
-import type {
-  BotRegistry,
-  GatewayConfig,
-  Logger,
-  Queues,
-  SettingsStore,
-  TelegramClientCache,
+import {
+  QUEUE_NAMES,
+  QueueStateReader,
+  type BotRegistry,
+  type GatewayConfig,
+  type Logger,
+  type Queues,
+  type SettingsStore,
+  type TelegramClientCache,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import Koa from 'koa';
@@ -80,7 +82,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, bots, redis, queues, logger, registry } = deps;
   const metrics = new GatewayMetrics({ registry, defaultMetrics: deps.defaultMetrics ?? false });
   const backlog = new BacklogMonitor({
-    queue: queues.updates,
+    reader: new QueueStateReader({ redis, prefix: config.QUEUE_PREFIX }),
+    queue: QUEUE_NAMES.updates,
     maxBacklog: config.MAX_BACKLOG,
     intervalMs: deps.backlogIntervalMs ?? 250,
     onSample: size => metrics.backlog(queues.updates.name, size),

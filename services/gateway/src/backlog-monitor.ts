@@ -1,15 +1,15 @@
-import type { Logger } from '@telegram-receiver/core';
-
-/** What the monitor needs from a BullMQ queue (the `updates` queue in production). */
-export interface CountableQueue {
-  readonly name: string;
-  getJobCounts(...types: ('wait' | 'prioritized' | 'delayed')[]): Promise<Record<string, number>>;
-}
+import type { Logger, QueueName, QueueStateReader } from '@telegram-receiver/core';
 
 /** Options of {@link BacklogMonitor}. */
 export interface BacklogMonitorOptions {
-  queue: CountableQueue;
-  /** Backlog (waiting + prioritized + delayed) at and above which {@link BacklogMonitor.full} is true. */
+  /** The shared queue reader (core), also used by the metrics service. */
+  reader: Pick<QueueStateReader, 'read'>;
+  /** The queue watched (`updates` in production). */
+  queue: QueueName;
+  /**
+   * Items waiting to run (wait, prioritized, delayed, parked behind their lane) at and above which
+   * {@link BacklogMonitor.full} is true.
+   */
   maxBacklog: number;
   /** Time between two polls. @defaultValue 250 */
   intervalMs?: number;
@@ -63,15 +63,15 @@ export class BacklogMonitor {
   }
 
   #tick(): void {
-    // Never two polls at once: a slow Redis must not pile up getJobCounts calls.
+    // Never two polls at once: a slow Redis must not pile up reads.
     if (this.#polling === undefined) this.#polling = this.poll().finally(() => (this.#polling = undefined));
   }
 
   /** Read the backlog now. Never throws: a failure is logged once until a poll succeeds again. */
   async poll(): Promise<void> {
     try {
-      const counts = await this.#opts.queue.getJobCounts('wait', 'prioritized', 'delayed');
-      this.#size = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+      const [state] = await this.#opts.reader.read([this.#opts.queue]);
+      this.#size = state?.waiting ?? 0;
       this.#opts.onSample?.(this.#size);
       if (this.#failing) {
         this.#failing = false;
@@ -81,7 +81,7 @@ export class BacklogMonitor {
       if (!this.#failing) {
         this.#failing = true;
         this.#opts.logger.warn(
-          { err, queue: this.#opts.queue.name },
+          { err, queue: this.#opts.queue },
           'backlog monitor: cannot read the queue backlog; keeping the last value until Redis answers',
         );
       }
