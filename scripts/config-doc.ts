@@ -1,7 +1,7 @@
 // Renders docs/configuration.md from the zod env schemas in packages/core/src/config.ts, so the
 // documentation cannot drift from what the services validate. `make docs` writes it; a test checks it.
 import { format, resolveConfig } from 'prettier';
-import { describeEnv, gatewayEnv, workerEnv } from '@telegram-receiver/core';
+import { describeEnv, gatewayEnv, metricsEnv, workerEnv } from '@telegram-receiver/core';
 
 const docPath = new URL('../docs/configuration.md', import.meta.url);
 
@@ -51,6 +51,14 @@ ${table(gatewayEnv)}
 ## Worker (\`services/worker\`)
 
 ${table(workerEnv)}
+
+## Metrics (\`services/metrics\`)
+
+The scaling signal (see [operations](operations.md#scaling-the-workers)). The External Metrics API
+reads \`kube-system/extension-apiserver-authentication\` and creates SubjectAccessReviews through the
+Kubernetes API, so it needs the RBAC described there.
+
+${table(metricsEnv)}
 `;
 }
 

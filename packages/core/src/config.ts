@@ -156,7 +156,61 @@ export const workerEnv = {
   ),
 };
 
+export const metricsEnv = {
+  NODE_ENV: commonEnv.NODE_ENV,
+  LOG_LEVEL: commonEnv.LOG_LEVEL,
+  REDIS_URL: commonEnv.REDIS_URL,
+  QUEUE_PREFIX: commonEnv.QUEUE_PREFIX,
+  SHUTDOWN_GRACE_MS: commonEnv.SHUTDOWN_GRACE_MS,
+  OPS_PORT: port(9100).describe(
+    'Ops listener: /metrics (Prometheus), /queues (KEDA metrics-api), /health, /ready.',
+  ),
+  METRICS_INTERVAL_MS: positiveInt(1000, 60_000).describe(
+    'Time between two reads of the queues (one Redis round trip each, whatever the queue size).',
+  ),
+  METRICS_MAX_AGE_MS: positiveInt(10_000, 600_000).describe(
+    'Age past which the last read is no longer served at all (while Redis is unreachable); younger, it is served with its age.',
+  ),
+  METRICS_API_ENABLED: z
+    .stringbool()
+    .default(false)
+    .describe('Serve the Kubernetes External Metrics API (external.metrics.k8s.io/v1beta1) over TLS.'),
+  METRICS_API_PORT: port(9443).describe(
+    'TLS listener of the External Metrics API (the APIService points at it).',
+  ),
+  METRICS_TLS_CERT_FILE: z
+    .string()
+    .min(1)
+    .default('/etc/telegram-receiver/tls/tls.crt')
+    .describe(
+      'PEM serving certificate of the External Metrics API (mounted Secret; re-read without a restart).',
+    ),
+  METRICS_TLS_KEY_FILE: z
+    .string()
+    .min(1)
+    .default('/etc/telegram-receiver/tls/tls.key')
+    .describe('PEM private key of the serving certificate.'),
+  METRICS_TLS_RELOAD_MS: positiveInt(10_000, 3_600_000).describe(
+    'How often the serving certificate files are read again for a rotation.',
+  ),
+  METRICS_AUTHZ_CACHE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300_000)
+    .default(10_000)
+    .describe('How long a SubjectAccessReview decision is reused (0 = ask every time).'),
+  KUBECONFIG: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "kubeconfig for a process outside the cluster; unset = the pod's service account (in-cluster).",
+    ),
+};
+
 export type GatewayConfig = z.output<z.ZodObject<typeof gatewayEnv>>;
+export type MetricsConfig = z.output<z.ZodObject<typeof metricsEnv>>;
 export type WorkerConfig = z.output<z.ZodObject<typeof workerEnv>>;
 
 /**

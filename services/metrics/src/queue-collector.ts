@@ -1,0 +1,106 @@
+import type { Logger, QueueName, QueueState, QueueStateReader } from '@telegram-receiver/core';
+
+/** Options of {@link QueueCollector}. */
+export interface QueueCollectorOptions {
+  /** The shared queue reader (core). */
+  reader: Pick<QueueStateReader, 'read'>;
+  /** Queues read on every poll, in one round trip. */
+  queues: readonly QueueName[];
+  /** Time between two reads. @defaultValue 1000 */
+  intervalMs?: number;
+  /**
+   * Age past which the last sample is no longer served at all (the scalers then see "no value" and
+   * keep the current replica count, instead of scaling on a number nobody can vouch for).
+   * @defaultValue 10000
+   */
+  maxAgeMs?: number;
+  logger: Logger;
+  /** Clock in epoch ms. @defaultValue Date.now */
+  now?: () => number;
+}
+
+/** The last successful read, with how old it is. */
+export interface QueueSample {
+  /** Epoch ms of the read. */
+  sampledAt: number;
+  /** Seconds since the read. */
+  ageSeconds: number;
+  /** True when the latest poll succeeded: the value is as fresh as the interval allows. */
+  fresh: boolean;
+  states: readonly QueueState[];
+}
+
+/**
+ * Reads the queues every `intervalMs` in the background, so every consumer (Prometheus scrape,
+ * KEDA's /queues, the External Metrics API) answers from memory at no Redis cost, and Redis sees
+ * one round trip per interval however many scrapers there are. While Redis is unreachable the last
+ * sample is served marked not fresh, with its age, and not at all past `maxAgeMs`.
+ */
+export class QueueCollector {
+  readonly #opts: Required<Omit<QueueCollectorOptions, 'logger'>> & { logger: Logger };
+  #last: { at: number; states: readonly QueueState[] } | undefined;
+  #failing = false;
+  #timer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> | undefined;
+
+  constructor(opts: QueueCollectorOptions) {
+    this.#opts = { intervalMs: 1000, maxAgeMs: 10_000, now: Date.now, ...opts };
+  }
+
+  /** True when the latest read succeeded (readiness: Redis answers). */
+  get healthy(): boolean {
+    return this.#last !== undefined && !this.#failing;
+  }
+
+  /** Seconds since the last successful read, however old; `undefined` before the first one. */
+  lastReadAgeSeconds(): number | undefined {
+    return this.#last === undefined ? undefined : Math.max(0, this.#opts.now() - this.#last.at) / 1000;
+  }
+
+  /** The last sample, or `undefined` when there is none or it is older than `maxAgeMs`. */
+  sample(): QueueSample | undefined {
+    const last = this.#last;
+    if (last === undefined) return undefined;
+    const ageMs = Math.max(0, this.#opts.now() - last.at);
+    if (ageMs > this.#opts.maxAgeMs) return undefined;
+    return { sampledAt: last.at, ageSeconds: ageMs / 1000, fresh: !this.#failing, states: last.states };
+  }
+
+  /** Read now, then every `intervalMs` until {@link stop}. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), this.#opts.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stop polling and wait for the read in progress, if any. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#polling;
+  }
+
+  #tick(): void {
+    // Never two reads at once: a slow Redis must not pile them up.
+    this.#polling ??= this.poll().finally(() => (this.#polling = undefined));
+  }
+
+  /** Read once. Never throws: a failure is logged once until a read succeeds again. */
+  async poll(): Promise<void> {
+    try {
+      const states = await this.#opts.reader.read(this.#opts.queues);
+      this.#last = { at: this.#opts.now(), states };
+      if (this.#failing) this.#opts.logger.info('queue collector: Redis answers again');
+      this.#failing = false;
+    } catch (err) {
+      if (!this.#failing) {
+        this.#opts.logger.warn(
+          { err },
+          'queue collector: cannot read the queues; serving the last sample as not fresh until Redis answers',
+        );
+      }
+      this.#failing = true;
+    }
+  }
+}

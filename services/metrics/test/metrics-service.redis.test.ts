@@ -1,0 +1,133 @@
+// The ops side of the metrics service against a real Redis and real BullMQ queues: Prometheus
+// gauges, KEDA's /queues, readiness, and what it serves while Redis is unreachable.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  QUEUE_NAMES,
+  closeConnection,
+  createLogger,
+  createProducerConnection,
+  loadConfig,
+  metricsEnv,
+} from '@telegram-receiver/core';
+import { LaneIndexFixture, RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetricsService, type MetricsService } from '../src/metrics-service.ts';
+
+describe('metrics service ops listener', () => {
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let service: MetricsService;
+  let server: Server;
+  let base: string;
+  let prefix: string;
+
+  const get = async (path: string) => {
+    const res = await fetch(base + path);
+    const text = await res.text();
+    return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start({ appendOnly: true });
+    prefix = randomName('tr');
+    const config = loadConfig(metricsEnv, {
+      REDIS_URL: redisServer.url,
+      QUEUE_PREFIX: prefix,
+      METRICS_INTERVAL_MS: '50',
+      METRICS_MAX_AGE_MS: '1500',
+    });
+    redis = createProducerConnection({ url: redisServer.url, name: 'metrics-test' });
+    redis.on('error', () => undefined);
+    service = createMetricsService({
+      config,
+      redis,
+      logger: createLogger({ service: 'metrics-test', level: 'silent' }),
+      registry: new Registry(),
+    });
+    expect(service.api).toBeUndefined();
+    server = createServer(service.opsApp.callback());
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await service.collector.stop();
+    server.closeAllConnections();
+    await new Promise(resolve => server.close(resolve));
+    await closeConnection(redis);
+    await redisServer.close();
+  });
+
+  it('should not be ready and serve no value before the first read', async () => {
+    expect((await get('/ready')).status).toBe(503);
+    expect((await get('/queues')).status).toBe(503);
+    const text = (await get('/metrics')).text;
+    expect(text).not.toContain('telegram_receiver_queue_backlog{');
+    expect(text).toContain('telegram_receiver_queue_sample_age_seconds Nan');
+    expect((await get('/health')).status).toBe(200);
+  });
+
+  it('should export backlog, pending lanes, oldest age and active per queue, in Prometheus and /queues', async () => {
+    const acceptedAt = Date.now() - 3000;
+    const queue = new Queue(QUEUE_NAMES.updates, { connection: redis, prefix });
+    await queue.addBulk(Array.from({ length: 3 }, (_, n) => ({ name: 'u', data: { n } })));
+    await queue.add('u', { n: 4 }, { delay: 60_000 });
+    await queue.close();
+    const lanes = new LaneIndexFixture(redis, prefix);
+    for (const lane of ['chat:1', 'chat:1', 'chat:2', 'chat:1']) {
+      await lanes.accept('updates', lane, acceptedAt);
+    }
+    await lanes.accept('updates', 'chat:1', acceptedAt + 10, { parked: true });
+    service.collector.start();
+    await waitFor(async () => (await get('/ready')).status === 200, {
+      message: 'ready after the first read',
+    });
+    const queues = await waitFor(async () => {
+      const body = (await get('/queues')).json();
+      return (body.queues as Record<string, { backlog: number }>).updates?.backlog === 5 && body;
+    });
+    expect(queues).toMatchObject({
+      fresh: true,
+      queues: {
+        updates: { backlog: 5, pendingLanes: 2, active: 0, waiting: 5, paused: false },
+        callbacks: { backlog: 0, pendingLanes: 0, oldestAgeSeconds: 0 },
+      },
+    });
+    const { updates } = queues.queues as Record<string, { oldestAgeSeconds: number }>;
+    expect(updates!.oldestAgeSeconds).toBeGreaterThanOrEqual(3);
+    expect(queues.ageSeconds).toBeLessThan(1);
+    const text = (await get('/metrics')).text;
+    expect(text).toContain('telegram_receiver_queue_backlog{queue="updates"} 5');
+    expect(text).toContain('telegram_receiver_queue_pending_lanes{queue="updates"} 2');
+    expect(text).toContain('telegram_receiver_queue_active{queue="callbacks"} 0');
+    expect(text).toMatch(/telegram_receiver_queue_oldest_age_seconds\{queue="updates"\} (3|4)\.\d+/);
+    expect(text).toContain('telegram_receiver_queue_sample_age_seconds');
+  });
+
+  it('should turn not ready when Redis is unreachable, serve the last value as not fresh with its age, then none', async () => {
+    await redisServer.stop();
+    await waitFor(async () => (await get('/ready')).status === 503, {
+      message: 'not ready once Redis is gone',
+    });
+    const stale = (await get('/queues')).json();
+    expect(stale.fresh).toBe(false);
+    expect(stale.queues).toMatchObject({ updates: { backlog: 5 } });
+    await waitFor(async () => (await get('/queues')).status === 503, {
+      message: 'no value past METRICS_MAX_AGE_MS',
+    });
+    expect((await get('/queues')).json()).toMatchObject({ error: 'no_fresh_sample' });
+    const text = (await get('/metrics')).text;
+    expect(text).not.toContain('telegram_receiver_queue_backlog{');
+    const age = /^telegram_receiver_queue_sample_age_seconds (\S+)$/m.exec(text)?.[1];
+    expect(Number(age)).toBeGreaterThan(1.5);
+
+    await redisServer.restart();
+    await waitFor(async () => (await get('/ready')).status === 200, {
+      message: 'ready again once Redis is back',
+    });
+    expect((await get('/queues')).json()).toMatchObject({ fresh: true, queues: { updates: { backlog: 5 } } });
+  });
+});
