@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { Router } from '@koa/router';
 import {
+  OpsListener,
   QUEUE_NAMES,
   QueueStateReader,
   type BotRegistry,
-  type GatewayConfig,
   type Logger,
   type Queues,
   type SettingsStore,
@@ -15,6 +15,7 @@ import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import { BacklogMonitor } from './backlog-monitor.ts';
+import type { GatewayConfig } from './env.ts';
 import { HttpServer } from './http-server.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { errorTranslation } from './middleware/error-translation.ts';
@@ -24,7 +25,6 @@ import { ReadinessProbe } from './readiness.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { cursorRunnerCallbackRoutes } from './routes/cursor-runner-callback.ts';
 import { healthRoutes } from './routes/health.ts';
-import { metricsRoutes } from './routes/metrics.ts';
 import { telegramWebhook } from './routes/telegram-webhook.ts';
 
 /** What {@link createGateway} needs; the caller creates and closes the connections. */
@@ -60,12 +60,12 @@ export interface GatewayDeps {
   admin?: { telegram?: TelegramClientCache; settings?: SettingsStore };
 }
 
-/** A gateway: two Koa apps and their listeners. Nothing runs until {@link Gateway.start}. */
+/** A gateway: the public Koa app and listener, and the ops listener. Nothing runs until {@link Gateway.start}. */
 export interface Gateway {
   /** Public app: webhook, callback, health, ready. */
   app: Koa;
-  /** Ops app: health, ready, metrics. */
-  opsApp: Koa;
+  /** Ops listener: health, ready, metrics (the same contract in every service). */
+  ops: OpsListener;
   backlog: BacklogMonitor;
   /** Listen on `config.PORT` / `config.OPS_PORT` (0 = any free port) and start the backlog monitor. */
   start(): Promise<{ port: number; opsPort: number }>;
@@ -76,6 +76,8 @@ export interface Gateway {
    */
   stop(): Promise<void>;
 }
+
+const SERVICE = 'telegram-receiver-gateway';
 
 /** Build the gateway (side-effect free: no listener, no timer, no Redis command until start). */
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -98,7 +100,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const app = new Koa({ proxy: false });
   const publicRouter = new Router();
-  healthRoutes(publicRouter, { readiness, version });
+  healthRoutes(publicRouter, { readiness, service: SERVICE, version });
   const webhook = telegramWebhook({
     bots,
     queues,
@@ -131,11 +133,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   mount(app, publicRouter, metrics, logger);
 
-  const opsApp = new Koa({ proxy: false });
-  const opsRouter = new Router();
-  healthRoutes(opsRouter, { readiness, version });
-  metricsRoutes(opsRouter, registry);
-  mount(opsApp, opsRouter, metrics, logger);
+  const ops = new OpsListener({ service: SERVICE, version, registry, readiness, logger });
 
   const serverOptions = {
     keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
@@ -143,40 +141,32 @@ export function createGateway(deps: GatewayDeps): Gateway {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     maxRequestsPerSocket: config.MAX_REQUESTS_PER_SOCKET,
   };
-  let servers: { main: HttpServer; ops: HttpServer } | undefined;
+  let server: HttpServer | undefined;
 
   return {
     app,
-    opsApp,
+    ops,
     backlog,
     async start() {
-      if (servers !== undefined) throw new Error('gateway already started');
+      if (server !== undefined) throw new Error('gateway already started');
       await redisReady(redis, deps.startupRedisWaitMs ?? 5000);
       backlog.start();
       const koa = app.callback();
-      servers = {
-        // Webhook POSTs go straight to their handler; everything else through Koa.
-        main: new HttpServer((req, res) => {
-          const bot = webhook.match(req);
-          if (bot === null) void koa(req, res);
-          else void webhook.handle(req, res, bot);
-        }, serverOptions),
-        ops: new HttpServer(opsApp.callback(), serverOptions),
-      };
+      // Webhook POSTs go straight to their handler; everything else through Koa.
+      server = new HttpServer((req, res) => {
+        const bot = webhook.match(req);
+        if (bot === null) void koa(req, res);
+        else void webhook.handle(req, res, bot);
+      }, serverOptions);
       const [port, opsPort] = await Promise.all([
-        servers.main.listen(config.PORT, config.HOST),
-        servers.ops.listen(config.OPS_PORT, config.HOST),
+        server.listen(config.PORT, config.HOST),
+        ops.listen(config.OPS_PORT, config.HOST),
       ]);
       return { port, opsPort };
     },
     async stop() {
       readiness.drain();
-      if (servers !== undefined) {
-        await Promise.all([
-          servers.main.close(config.SHUTDOWN_GRACE_MS),
-          servers.ops.close(config.SHUTDOWN_GRACE_MS),
-        ]);
-      }
+      if (server !== undefined) await Promise.all([server.close(config.SHUTDOWN_GRACE_MS), ops.close()]);
       backlog.stop();
     },
   };

@@ -5,7 +5,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '@telegram-receiver/core';
 
 /** Options of {@link HttpServer}. */
 export interface HttpServerOptions {
@@ -66,14 +66,7 @@ export class HttpServer {
 
   /** Listen and resolve with the bound port (port 0 = any free port). */
   async listen(port: number, host?: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+    return await listen(this.server, port, host);
   }
 
   /**

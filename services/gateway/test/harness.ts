@@ -7,12 +7,11 @@ import {
   createLogger,
   createProducerConnection,
   createQueues,
-  gatewayEnv,
   loadConfig,
   type BotConfig,
-  type GatewayConfig,
   type Queues,
 } from '@telegram-receiver/core';
+import { gatewayEnv, type GatewayConfig } from '../src/env.ts';
 import { randomName, type RedisServer } from '@telegram-receiver/testing';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';

@@ -1,16 +1,17 @@
-import { Router } from '@koa/router';
 import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
+  OpsListener,
   QUEUE_NAMES,
   QueueStateReader,
   type Logger,
-  type MetricsConfig,
   type QueueName,
+  type Readiness,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import Koa, { type Context, type Next } from 'koa';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
+import type { MetricsConfig } from './env.ts';
 import { AccessReviewer } from './external-metrics/access-reviewer.ts';
 import { externalMetricsRoutes } from './external-metrics/external-metrics-api.ts';
 import { frontProxyAuthentication } from './external-metrics/front-proxy-authentication.ts';
@@ -19,7 +20,7 @@ import { sendStatus } from './external-metrics/k8s-status.ts';
 import { TlsServer } from './external-metrics/tls-server.ts';
 import { QueueCollector } from './queue-collector.ts';
 import { registerQueueGauges } from './queue-gauges.ts';
-import { queuesRoutes } from './routes/queues.ts';
+import { queuesResponse } from './queues-response.ts';
 
 /** What {@link createMetricsService} needs; the caller creates and closes the connection. */
 export interface MetricsServiceDeps {
@@ -35,12 +36,12 @@ export interface MetricsServiceDeps {
   kubeConfig?: KubeConfig;
 }
 
-/** The metrics service: the collector, the ops app and, when enabled, the External Metrics API. */
+/** The metrics service: the collector, the ops listener and, when enabled, the External Metrics API. */
 export interface MetricsService {
   collector: QueueCollector;
-  /** Ops app: /metrics, /queues, /health, /ready. */
-  opsApp: Koa;
-  /** The External Metrics API app (served over TLS by `apiServer`), when enabled. */
+  /** Ops listener: /metrics, /queues, /health, /ready. */
+  ops: OpsListener;
+  /** The External Metrics API app (served over TLS by `server`), when enabled. */
   api?: { app: Koa; server: TlsServer; authConfig: FrontProxyConfigWatcher };
 }
 
@@ -58,31 +59,25 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
     logger,
   });
   registerQueueGauges(registry, collector);
-
-  const opsApp = new Koa({ proxy: false });
-  const ops = new Router();
-  ops.get('/health', async function health(ctx: Context): Promise<void> {
-    ctx.body = { status: 'healthy', service: 'telegram-receiver-metrics', version: pkg.version };
-  });
   // Ready when the latest read of the queues succeeded: a replica that cannot read Redis has
   // nothing true to say, so the Service stops sending it scrapes and scaler queries.
-  ops.get('/ready', async function ready(ctx: Context): Promise<void> {
-    ctx.set('Cache-Control', 'no-store');
-    if (collector.healthy) {
-      ctx.body = { status: 'ready' };
-    } else {
-      ctx.status = 503;
-      ctx.body = { status: 'not_ready', reason: 'redis_unavailable' };
-    }
+  const readiness = {
+    async check(): Promise<Readiness> {
+      const status = collector.status;
+      if (status === 'reading') return { ready: true };
+      return { ready: false, reason: status === 'starting' ? 'starting' : 'redis_unavailable' };
+    },
+  };
+  const ops = new OpsListener({
+    service: 'telegram-receiver-metrics',
+    version: pkg.version,
+    registry,
+    readiness,
+    routes: { '/queues': async () => queuesResponse(collector) },
+    logger,
   });
-  ops.get('/metrics', async function metrics(ctx: Context): Promise<void> {
-    ctx.body = await registry.metrics();
-    ctx.type = registry.contentType;
-  });
-  queuesRoutes(ops, collector);
-  opsApp.use(ops.routes()).use(ops.allowedMethods());
 
-  if (!config.METRICS_API_ENABLED) return { collector, opsApp };
+  if (!config.METRICS_API_ENABLED) return { collector, ops };
   if (deps.kubeConfig === undefined) throw new Error('METRICS_API_ENABLED needs a kubeConfig');
   const kubeConfig = deps.kubeConfig;
   const reviewer = new AccessReviewer({
@@ -111,7 +106,7 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
     reloadIntervalMs: config.METRICS_TLS_RELOAD_MS,
     logger,
   });
-  return { collector, opsApp, api: { app, server, authConfig } };
+  return { collector, ops, api: { app, server, authConfig } };
 }
 
 // Anything unexpected is a Kubernetes Status 500 with no detail (the detail goes to the log).

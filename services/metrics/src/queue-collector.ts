@@ -47,9 +47,13 @@ export class QueueCollector {
     this.#opts = { intervalMs: 1000, maxAgeMs: 10_000, now: Date.now, ...opts };
   }
 
-  /** True when the latest read succeeded (readiness: Redis answers). */
-  get healthy(): boolean {
-    return this.#last !== undefined && !this.#failing;
+  /**
+   * `reading` when the latest read succeeded (readiness: Redis answers), `failing` when it failed,
+   * `starting` before the first read.
+   */
+  get status(): 'starting' | 'reading' | 'failing' {
+    if (this.#failing) return 'failing';
+    return this.#last === undefined ? 'starting' : 'reading';
   }
 
   /** Seconds since the last successful read, however old; `undefined` before the first one. */

@@ -1,19 +1,17 @@
 // The ops side of the metrics service against a real Redis and real BullMQ queues: Prometheus
 // gauges, KEDA's /queues, readiness, and what it serves while Redis is unreachable.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   QUEUE_NAMES,
   closeConnection,
   createLogger,
   createProducerConnection,
   loadConfig,
-  metricsEnv,
 } from '@telegram-receiver/core';
 import { LaneIndexFixture, RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import { metricsEnv } from '../src/env.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetricsService, type MetricsService } from '../src/metrics-service.ts';
 
@@ -21,7 +19,6 @@ describe('metrics service ops listener', () => {
   let redisServer: RedisServer;
   let redis: Redis;
   let service: MetricsService;
-  let server: Server;
   let base: string;
   let prefix: string;
 
@@ -49,20 +46,17 @@ describe('metrics service ops listener', () => {
       registry: new Registry(),
     });
     expect(service.api).toBeUndefined();
-    server = createServer(service.opsApp.callback());
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = `http://127.0.0.1:${await service.ops.listen(0, '127.0.0.1')}`;
   });
   afterAll(async () => {
     await service.collector.stop();
-    server.closeAllConnections();
-    await new Promise(resolve => server.close(resolve));
+    await service.ops.close();
     await closeConnection(redis);
     await redisServer.close();
   });
 
   it('should not be ready and serve no value before the first read', async () => {
-    expect((await get('/ready')).status).toBe(503);
+    expect((await get('/ready')).json()).toEqual({ status: 'not_ready', reason: 'starting' });
     expect((await get('/queues')).status).toBe(503);
     const text = (await get('/metrics')).text;
     expect(text).not.toContain('telegram_receiver_queue_backlog{');

@@ -10,13 +10,13 @@ import {
   createLogger,
   createProducerConnection,
   loadConfig,
-  metricsEnv,
   closeConnection,
 } from '@telegram-receiver/core';
 import { LaneIndexFixture, RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import { metricsEnv } from '../../src/env.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetricsService, type MetricsService } from '../../src/metrics-service.ts';
 import { FakeKubeApi } from '../fake-kube-api.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, gatewayEnv, loadConfig, workerEnv, describeEnv } from '../src/index.ts';
+import { ConfigError, describeEnv, loadConfig } from '@telegram-receiver/core';
+import { gatewayEnv } from '../src/env.ts';
 
 describe('loadConfig(gatewayEnv, env)', () => {
   it('should apply every default on an empty environment', () => {
@@ -58,17 +59,6 @@ describe('loadConfig(gatewayEnv, env)', () => {
       expect((err as Error).message).not.toContain(secret);
       expect((err as Error).message).not.toContain('hunter2');
     }
-  });
-});
-
-describe('loadConfig(workerEnv, env)', () => {
-  it('should default the seed names and values', () => {
-    const config = loadConfig(workerEnv, {});
-    expect(config.ELEVENLABS_STT_MODEL_ID).toBe('scribe_v1');
-    expect(config.ELEVENLABS_TTS_MODEL_ID).toBe('eleven_turbo_v2_5');
-    expect(config.ELEVENLABS_VOICE_ID).toBe('vfaqCOvlrKi4Zp7C2IAm');
-    expect(config.ELEVENLABS_API_KEY).toBeUndefined();
-    expect(config.OPS_PORT).toBe(9102);
   });
 });
 
