@@ -3,7 +3,7 @@
 // (and the External Metrics API over TLS when enabled), and closes everything on stop. The only
 // module with side effects.
 import { KubeConfig } from '@kubernetes/client-node';
-import { closeConnection, createProducerConnection, runService } from '@telegram-receiver/core';
+import { ConfigError, closeConnection, createProducerConnection, runService } from '@telegram-receiver/core';
 import { Registry } from 'prom-client';
 import { metricsEnv } from './env.ts';
 import { createMetricsService } from './metrics-service.ts';
@@ -11,11 +11,27 @@ import { createMetricsService } from './metrics-service.ts';
 await runService({
   name: 'metrics',
   env: metricsEnv,
+  // The External Metrics API needs the Kubernetes API (the auth ConfigMap, SubjectAccessReviews):
+  // refuse to start without a way to reach it rather than answer 503 forever.
   prepare(config) {
     if (!config.METRICS_API_ENABLED) return undefined;
     const kubeConfig = new KubeConfig();
-    if (config.KUBECONFIG === undefined) kubeConfig.loadFromCluster();
-    else kubeConfig.loadFromFile(config.KUBECONFIG);
+    if (config.KUBECONFIG !== undefined) {
+      try {
+        kubeConfig.loadFromFile(config.KUBECONFIG);
+      } catch {
+        throw new ConfigError([{ name: 'KUBECONFIG', message: 'cannot read this file as a kubeconfig' }]);
+      }
+    } else if (process.env.KUBERNETES_SERVICE_HOST === undefined) {
+      throw new ConfigError([
+        {
+          name: 'METRICS_API_ENABLED',
+          message: 'the External Metrics API needs the Kubernetes API: run in a pod, or set KUBECONFIG',
+        },
+      ]);
+    } else {
+      kubeConfig.loadFromCluster();
+    }
     return kubeConfig;
   },
   async start({ config, prepared: kubeConfig, logger }) {
