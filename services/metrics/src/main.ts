@@ -67,7 +67,8 @@ await runService({
       details: { opsPort, apiPort, intervalMs: config.METRICS_INTERVAL_MS },
       async stop() {
         await Promise.all([service.ops.close(), service.api?.server.close(), service.api?.authConfig.stop()]);
-        await service.collector.stop();
+        service.collector.stop();
+        await service.collector.settled();
         await closeConnection(redis);
       },
     };

@@ -2,6 +2,7 @@ import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
   OpsListener,
   QUEUE_NAMES,
+  QueueStatePoller,
   QueueStateReader,
   type Logger,
   type QueueName,
@@ -18,7 +19,6 @@ import { frontProxyAuthentication } from './external-metrics/front-proxy-authent
 import { FrontProxyConfigWatcher } from './external-metrics/front-proxy-config-watcher.ts';
 import { sendStatus } from './external-metrics/k8s-status.ts';
 import { TlsServer } from './external-metrics/tls-server.ts';
-import { QueueCollector } from './queue-collector.ts';
 import { registerQueueGauges } from './queue-gauges.ts';
 import { queuesResponse } from './queues-response.ts';
 
@@ -38,7 +38,7 @@ export interface MetricsServiceDeps {
 
 /** The metrics service: the collector, the ops listener and, when enabled, the External Metrics API. */
 export interface MetricsService {
-  collector: QueueCollector;
+  collector: QueueStatePoller;
   /** Ops listener: /metrics, /queues, /health, /ready. */
   ops: OpsListener;
   /** The External Metrics API app (served over TLS by `server`), when enabled. */
@@ -51,7 +51,7 @@ const QUEUES: readonly QueueName[] = [QUEUE_NAMES.updates, QUEUE_NAMES.callbacks
 export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
   const { config, redis, logger, registry } = deps;
   if (deps.defaultMetrics === true) collectDefaultMetrics({ register: registry });
-  const collector = new QueueCollector({
+  const collector = new QueueStatePoller({
     reader: new QueueStateReader({ redis, prefix: config.QUEUE_PREFIX }),
     queues: QUEUES,
     intervalMs: config.METRICS_INTERVAL_MS,

@@ -1,6 +1,6 @@
 import type { QueueState } from '@telegram-receiver/core';
 import { Gauge, type Registry } from 'prom-client';
-import type { QueueCollector } from './queue-collector.ts';
+import type { QueueStatePoller } from '@telegram-receiver/core';
 
 /** The scaling metrics: Prometheus names, and the External Metrics API's names too. */
 export const QUEUE_METRICS = {
@@ -32,7 +32,7 @@ export const QUEUE_METRIC_NAMES = Object.keys(QUEUE_METRICS) as QueueMetricName[
  */
 export function registerQueueGauges(
   registry: Registry,
-  collector: Pick<QueueCollector, 'sample' | 'lastReadAgeSeconds'>,
+  collector: Pick<QueueStatePoller, 'sample' | 'lastReadAgeSeconds'>,
 ): void {
   for (const name of QUEUE_METRIC_NAMES) {
     const metric = QUEUE_METRICS[name];

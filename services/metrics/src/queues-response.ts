@@ -1,11 +1,14 @@
-import type { QueueCollector } from './queue-collector.ts';
+import type { QueueStatePoller } from '@telegram-receiver/core';
 
 /**
  * The body of `GET /queues`: the last sample as JSON, for KEDA's `metrics-api` scaler
  * (`valueLocation: queues.updates.pendingLanes`). With no sample young enough it is a 503, so the
  * scaler reports an error (and KEDA applies its fallback) instead of scaling on an old number.
  */
-export function queuesResponse(collector: Pick<QueueCollector, 'sample'>): { status: number; body: unknown } {
+export function queuesResponse(collector: Pick<QueueStatePoller, 'sample'>): {
+  status: number;
+  body: unknown;
+} {
   const sample = collector.sample();
   if (sample === undefined) {
     return {

@@ -49,7 +49,8 @@ describe('metrics service ops listener', () => {
     base = `http://127.0.0.1:${await service.ops.listen(0, '127.0.0.1')}`;
   });
   afterAll(async () => {
-    await service.collector.stop();
+    service.collector.stop();
+    await service.collector.settled();
     await service.ops.close();
     await closeConnection(redis);
     await redisServer.close();

@@ -1,7 +1,7 @@
 import { Router } from '@koa/router';
 import type { Logger } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
-import type { QueueCollector } from '../queue-collector.ts';
+import type { QueueStatePoller } from '@telegram-receiver/core';
 import { QUEUE_METRICS, QUEUE_METRIC_NAMES, type QueueMetricName } from '../queue-gauges.ts';
 import type { AccessAttributes, AccessReviewer } from './access-reviewer.ts';
 import type { RemoteUser } from './front-proxy-authentication.ts';
@@ -17,7 +17,7 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Options of {@link externalMetricsRoutes}. */
 export interface ExternalMetricsRoutesOptions {
-  collector: Pick<QueueCollector, 'sample'>;
+  collector: Pick<QueueStatePoller, 'sample'>;
   reviewer: Pick<AccessReviewer, 'review'>;
   logger: Logger;
 }

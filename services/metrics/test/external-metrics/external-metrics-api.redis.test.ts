@@ -137,7 +137,8 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
   afterAll(async () => {
     await service.api?.server.close();
     await service.api?.authConfig.stop();
-    await service.collector.stop();
+    service.collector.stop();
+    await service.collector.settled();
     await closeConnection(redis);
     await kube.close();
     await redisServer.close();

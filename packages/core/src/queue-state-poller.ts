@@ -1,7 +1,9 @@
-import type { Logger, QueueName, QueueState, QueueStateReader } from '@telegram-receiver/core';
+import type { QueueName } from './job-contracts.ts';
+import type { Logger } from './logger.ts';
+import type { QueueState, QueueStateReader } from './queue-state-reader.ts';
 
-/** Options of {@link QueueCollector}. */
-export interface QueueCollectorOptions {
+/** Options of {@link QueueStatePoller}. */
+export interface QueueStatePollerOptions {
   /** The shared queue reader (core). */
   reader: Pick<QueueStateReader, 'read'>;
   /** Queues read on every poll, in one round trip. */
@@ -11,9 +13,12 @@ export interface QueueCollectorOptions {
   /**
    * Age past which the last sample is no longer served at all (the scalers then see "no value" and
    * keep the current replica count, instead of scaling on a number nobody can vouch for).
+   * `Infinity` keeps the last sample forever (the gateway's back-pressure check).
    * @defaultValue 10000
    */
   maxAgeMs?: number;
+  /** Told every successful read. */
+  onSample?: (states: readonly QueueState[]) => void;
   logger: Logger;
   /** Clock in epoch ms. @defaultValue Date.now */
   now?: () => number;
@@ -31,19 +36,21 @@ export interface QueueSample {
 }
 
 /**
- * Reads the queues every `intervalMs` in the background, so every consumer (Prometheus scrape,
- * KEDA's /queues, the External Metrics API) answers from memory at no Redis cost, and Redis sees
- * one round trip per interval however many scrapers there are. While Redis is unreachable the last
- * sample is served marked not fresh, with its age, and not at all past `maxAgeMs`.
+ * Reads the queues with a {@link QueueStateReader} every `intervalMs` in the background, so every
+ * consumer answers from memory at no Redis cost (the metrics service's scrapes, /queues and External
+ * Metrics API; the gateway's webhook back-pressure), and Redis sees one round trip per interval
+ * however many consumers there are. Never two reads at once. While Redis is unreachable the last
+ * sample is kept, marked not fresh, with its age, and dropped past `maxAgeMs`.
  */
-export class QueueCollector {
-  readonly #opts: Required<Omit<QueueCollectorOptions, 'logger'>> & { logger: Logger };
+export class QueueStatePoller {
+  readonly #opts: Required<Omit<QueueStatePollerOptions, 'logger' | 'onSample'>> &
+    Pick<QueueStatePollerOptions, 'logger' | 'onSample'>;
   #last: { at: number; states: readonly QueueState[] } | undefined;
   #failing = false;
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
 
-  constructor(opts: QueueCollectorOptions) {
+  constructor(opts: QueueStatePollerOptions) {
     this.#opts = { intervalMs: 1000, maxAgeMs: 10_000, now: Date.now, ...opts };
   }
 
@@ -78,10 +85,14 @@ export class QueueCollector {
     this.#timer.unref();
   }
 
-  /** Stop polling and wait for the read in progress, if any. */
-  async stop(): Promise<void> {
+  /** Stop polling. Does not wait for a read stuck on an unreachable Redis (closing the connection ends it). */
+  stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Resolves once the read in progress (if any) is done; for tests and shutdown. */
+  async settled(): Promise<void> {
     await this.#polling;
   }
 
@@ -95,13 +106,16 @@ export class QueueCollector {
     try {
       const states = await this.#opts.reader.read(this.#opts.queues);
       this.#last = { at: this.#opts.now(), states };
-      if (this.#failing) this.#opts.logger.info('queue collector: Redis answers again');
+      this.#opts.onSample?.(states);
+      if (this.#failing) {
+        this.#opts.logger.info({ queues: this.#opts.queues }, 'queue state: Redis answers again');
+      }
       this.#failing = false;
     } catch (err) {
       if (!this.#failing) {
         this.#opts.logger.warn(
-          { err },
-          'queue collector: cannot read the queues; serving the last sample as not fresh until Redis answers',
+          { err, queues: this.#opts.queues },
+          'queue state: cannot read the queues; keeping the last sample, marked not fresh, until Redis answers',
         );
       }
       this.#failing = true;
