@@ -1,13 +1,19 @@
 // What the metrics service's collector costs Redis per interval, with 10 and with 1,000,000
 // unfinished jobs: `node bench/micro/collector-cost.ts`. The claim to check is that the cost does not
-// grow with the queue (one MULTI of O(1)/O(log n) commands). The small queue is written with BullMQ;
-// the large one with Lua in batches (BullMQ's own key layout: job hashes, wait list, prioritized and
+// grow with the queue (one MULTI of O(1)/O(log n) commands). The small queue is written by the lane
+// writer; the large one with Lua in batches (BullMQ's own key layout: job hashes, wait list, prioritized and
 // delayed sets, the lane index and the parked count), bounded in time, and then checked with BullMQ's
 // getJobCounts. Reported per read: commands (INFO commandstats), Redis µs, and the client's wall time.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAMES, QueueStateReader, laneIndexKey, parkedCountKey } from '@telegram-receiver/core';
-import { LaneIndexFixture, RedisServer } from '@telegram-receiver/testing';
+import {
+  LaneWriter,
+  QUEUE_NAMES,
+  QueueStateReader,
+  laneIndexKey,
+  parkedCountKey,
+} from '@telegram-receiver/core';
+import { RedisServer } from '@telegram-receiver/testing';
 import { redisCommandStats } from '../lib/redis-command-stats.ts';
 
 const READS = Number(process.env.READS ?? 200);
@@ -76,13 +82,17 @@ const server = await RedisServer.start({ appendOnly: false });
 const redis = new Redis(server.url, { maxRetriesPerRequest: null });
 const rows: Row[] = [];
 try {
-  // 10 unfinished jobs, written by BullMQ, in lanes written as the lane contract says.
+  // 10 unfinished jobs, written by the gateway's lane writer into 4 chats (4 waiting, 6 parked).
   const queue = new Queue(QUEUE_NAMES.updates, { connection: redis, prefix: PREFIX });
-  const lanes = new LaneIndexFixture(redis, PREFIX);
-  for (let i = 0; i < 10; i++) {
-    await queue.add('telegram-update', { i }, i < 2 ? { priority: 1 } : i < 4 ? { delay: 60_000 } : {});
-    await lanes.accept('updates', `chat:${i % 4}`, Date.now() - i, { parked: i >= 8 });
-  }
+  await new LaneWriter({ queue, redis, prefix: PREFIX }).append(
+    'telegram-update',
+    Array.from({ length: 10 }, (_, i) => ({
+      jobId: `j${i}`,
+      data: '{}',
+      opts: '{}',
+      lane: { bot: 'alpha', lane: `chat:${i % 4}` },
+    })),
+  );
   rows.push(await measure(redis, 10));
 
   // 1,000,000 (well, BIG) unfinished jobs on a fresh database.

@@ -21,7 +21,6 @@ export {
   callbackJobId,
   chatLaneOf,
   laneIndexKey,
-  laneKey,
   parkedCountKey,
   updateJobId,
   type CallbackJobData,
@@ -61,6 +60,10 @@ export {
   type Queues,
   type UpdatesQueue,
 } from './queue-factory.ts';
+export { laneListKey, laneMember, parseLaneEntry, soloMember, type LaneEntry } from './lanes/lane-keys.ts';
+export { LANE_LUA } from './lanes/lane-lua.ts';
+export { LaneWriter, encodeJobOptions, type LaneItem } from './lanes/lane-writer.ts';
+export { callbackStateKey, parseCallbackState, type CallbackState } from './callback-state-record.ts';
 export {
   DEFAULT_SETTINGS,
   InvalidSettingsError,

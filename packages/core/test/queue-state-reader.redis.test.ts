@@ -1,10 +1,19 @@
-// The reader against real BullMQ queues in every state a job can wait in, with the lane index written
-// as its contract says (LaneIndexFixture): the counts must match BullMQ's own getJobCounts.
+// The reader against real BullMQ queues in every state a job can wait in, written by the real lane
+// writer (LaneWriter) and moved by a real BullMQ worker: the counts must match BullMQ's own
+// getJobCounts, and the lane index must keep its contract (laneInvariantViolations).
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LaneIndexFixture, RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
-import { QUEUE_NAMES, QueueStateReader, createProducerConnection, type QueueName } from '../src/index.ts';
+import { RedisServer, laneInvariantViolations, randomName, waitFor } from '@telegram-receiver/testing';
+import {
+  LaneWriter,
+  QUEUE_NAMES,
+  QueueStateReader,
+  createProducerConnection,
+  laneIndexKey,
+  type LaneItem,
+  type QueueName,
+} from '../src/index.ts';
 
 describe('QueueStateReader.read', () => {
   let server: RedisServer;
@@ -41,41 +50,53 @@ describe('QueueStateReader.read', () => {
     }
   });
 
+  const item = (jobId: string, lane: string | null): LaneItem => ({
+    jobId,
+    data: JSON.stringify({ jobId }),
+    opts: '{}',
+    lane: lane === null ? null : { bot: 'alpha', lane },
+  });
+
   it('should count waiting, prioritized, delayed (due and not yet due), active and parked items, and date the oldest', async () => {
     const queue = open(QUEUE_NAMES.updates);
-    const lanes = new LaneIndexFixture(redis, prefix);
-    await queue.add('u', { n: 0 });
-    await lanes.accept('updates', 'chat:1', T0);
+    const lanes = new LaneWriter({ queue, redis, prefix });
     const worker = new Worker(QUEUE_NAMES.updates, null, {
       connection: redis.duplicate(),
       prefix,
       autorun: false,
     });
-    const running = await worker.getNextJob('token-1');
-    expect(running?.data).toEqual({ n: 0 });
-    await queue.add('u', { n: 1 });
-    await lanes.accept('updates', 'chat:1', T0 + 1000);
-    await queue.add('u', { n: 2 });
-    await lanes.accept('updates', 'chat:2', T0 + 2000);
-    await queue.add('u', { n: 3 }, { priority: 5 });
-    await lanes.accept('updates', 'job:3', T0 + 3000);
-    await queue.add('u', { n: 4 }, { delay: 3_600_000 });
-    await lanes.accept('updates', 'chat:3', T0 + 4000);
-    const due = await queue.add('u', { n: 5 }, { delay: 1 });
-    await lanes.accept('updates', 'chat:3', T0 + 5000);
-    await waitFor(() => Date.now() > due.timestamp + 1, { message: 'the delayed job is due' });
-    await lanes.accept('updates', 'chat:1', T0 + 6000, { parked: true });
+    // Delayed as the worker delays a job (a retry's backoff, a 429's retry_after): fetched, then moved.
+    const delay = async (jobId: string, lane: string, acceptedAt: number, until: number) => {
+      await lanes.append('u', [item(jobId, lane)], acceptedAt);
+      const job = await worker.getNextJob(`token-${jobId}`);
+      expect(job?.id).toBe(jobId);
+      await job!.moveToDelayed(until, `token-${jobId}`);
+    };
+    await lanes.append('u', [item('c', 'chat:1'), item('d', 'chat:1')], T0 + 2000);
+    const running = await worker.getNextJob('token-c');
+    expect(running?.id).toBe('c');
+    await delay('a', 'chat:3', T0, Date.now() + 3_600_000);
+    // No fetch after this one: a fetch would promote the due job to wait.
+    const dueAt = Date.now() + 1;
+    await delay('b', 'chat:4', T0 + 1000, dueAt);
+    await waitFor(() => Date.now() > dueAt, { message: 'job b is due' });
+    await lanes.append('u', [item('e', 'chat:2'), item('f', null)], T0 + 3000);
+    // The lane mechanism never writes a prioritized job; the reader counts one anyway, and its lane
+    // is written as the contract says.
+    await queue.add('u', { n: 'p' }, { priority: 5, jobId: 'p' });
+    await redis.zadd(laneIndexKey(prefix, 'updates'), T0 + 4000, '#job:p');
 
     const reader = new QueueStateReader({ redis, prefix, now: () => T0 + 60_000 });
     const [state] = await reader.read(['updates']);
     const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed', 'active');
     expect(counts).toEqual({ wait: 2, prioritized: 1, delayed: 2, active: 1 });
+    expect(await laneInvariantViolations(redis, prefix)).toEqual([]);
     expect(state).toEqual({
       queue: 'updates',
-      waiting: 2 + 1 + 2 + 1,
+      waiting: 2 + 1 + 2 + 1, // wait e, f; prioritized p; delayed a, b; parked d
       active: 1,
       backlog: 7,
-      pendingLanes: 4,
+      pendingLanes: 6, // chat:1..4, #job:f, #job:p
       oldestAgeSeconds: 60,
       paused: false,
     });
@@ -84,16 +105,23 @@ describe('QueueStateReader.read', () => {
 
   it('should count the jobs of a paused queue, which stay in wait', async () => {
     const queue = open(QUEUE_NAMES.callbacks);
-    await queue.add('c', { n: 1 });
+    const lanes = new LaneWriter({ queue, redis, prefix });
+    await lanes.append('c', [item('c1', 'chat:1')]);
     await queue.pause();
-    await queue.add('c', { n: 2 });
-    await queue.add('c', { n: 3 }, { priority: 2 });
+    await lanes.append('c', [item('c2', 'chat:2'), item('c3', 'chat:2')]);
     const reader = new QueueStateReader({ redis, prefix });
     const [state] = await reader.read(['callbacks']);
     expect(await queue.isPaused()).toBe(true);
-    expect(await queue.getJobCounts('wait', 'prioritized')).toEqual({ wait: 2, prioritized: 1 });
+    expect(await queue.getJobCounts('wait')).toEqual({ wait: 2 });
     expect(await redis.llen(queue.keys.paused!)).toBe(0);
-    expect(state).toMatchObject({ queue: 'callbacks', waiting: 3, active: 0, backlog: 3, paused: true });
+    expect(state).toMatchObject({
+      queue: 'callbacks',
+      waiting: 3,
+      active: 0,
+      backlog: 3,
+      pendingLanes: 2,
+      paused: true,
+    });
   });
 
   it('should read both queues in one transaction and say 0 for empty ones', async () => {
@@ -108,22 +136,33 @@ describe('QueueStateReader.read', () => {
 
   it('should count one lane for 1,000 updates of one chat and 1,000 lanes for 1,000 chats', async () => {
     const queue = open(QUEUE_NAMES.updates);
-    const lanes = new LaneIndexFixture(redis, prefix);
-    await queue.addBulk(Array.from({ length: 1000 }, (_, n) => ({ name: 'u', data: { n } })));
-    for (let n = 0; n < 1000; n++) await lanes.accept('updates', 'chat:42', T0 + n, { parked: n > 0 });
+    const lanes = new LaneWriter({ queue, redis, prefix });
+    await lanes.append(
+      'u',
+      Array.from({ length: 1000 }, (_, n) => item(`one-${n}`, 'chat:42')),
+      T0,
+    );
+    await lanes.append(
+      'u',
+      Array.from({ length: 1000 }, (_, n) => item(`many-${n}`, `chat:${1000 + n}`)),
+      T0 + 500,
+    );
     const reader = new QueueStateReader({ redis, prefix, now: () => T0 + 1000 });
-    let [state] = await reader.read(['updates']);
-    expect(state).toMatchObject({ pendingLanes: 1, backlog: 1000 + 999, oldestAgeSeconds: 1 });
+    const [state] = await reader.read(['updates']);
+    // 1 + 1,000 lanes: the flooding chat is one lane, each of the 1,000 chats is one.
+    expect(state).toMatchObject({ pendingLanes: 1001, backlog: 2000, waiting: 2000, oldestAgeSeconds: 1 });
+    expect(await queue.getJobCounts('wait')).toEqual({ wait: 1001 });
+    expect(await laneInvariantViolations(redis, prefix)).toEqual([]);
 
     prefix = randomName('tr');
-    const many = open(QUEUE_NAMES.updates);
-    await many.addBulk(Array.from({ length: 1000 }, (_, n) => ({ name: 'u', data: { n } })));
-    await new LaneIndexFixture(redis, prefix).acceptMany(
-      'updates',
-      Array.from({ length: 1000 }, (_, n) => ({ lane: `chat:${n}`, acceptedAt: T0 + n })),
+    const flood = open(QUEUE_NAMES.updates);
+    await new LaneWriter({ queue: flood, redis, prefix }).append(
+      'u',
+      Array.from({ length: 1000 }, (_, n) => item(`one-${n}`, 'chat:42')),
+      T0,
     );
-    [state] = await new QueueStateReader({ redis, prefix, now: () => T0 + 1000 }).read(['updates']);
-    expect(state).toMatchObject({ pendingLanes: 1000, backlog: 1000, oldestAgeSeconds: 1 });
+    const [one] = await new QueueStateReader({ redis, prefix, now: () => T0 + 1000 }).read(['updates']);
+    expect(one).toMatchObject({ pendingLanes: 1, backlog: 1000, oldestAgeSeconds: 1 });
   });
 
   it('should reject when Redis cannot be reached, and ignore a corrupt parked count', async () => {

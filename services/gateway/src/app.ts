@@ -117,6 +117,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     secret: config.WEBHOOK_SECRET,
     queues,
     redis,
+    prefix: config.QUEUE_PREFIX,
     metrics,
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,

@@ -1,13 +1,14 @@
 // The ops side of the metrics service against a real Redis and real BullMQ queues: Prometheus
 // gauges, KEDA's /queues, readiness, and what it serves while Redis is unreachable.
 import {
+  LaneWriter,
   QUEUE_NAMES,
   closeConnection,
   createLogger,
   createProducerConnection,
   loadConfig,
 } from '@telegram-receiver/core';
-import { LaneIndexFixture, RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
+import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -68,14 +69,25 @@ describe('metrics service ops listener', () => {
   it('should export backlog, pending lanes, oldest age and active per queue, in Prometheus and /queues', async () => {
     const acceptedAt = Date.now() - 3000;
     const queue = new Queue(QUEUE_NAMES.updates, { connection: redis, prefix });
-    await queue.addBulk(Array.from({ length: 3 }, (_, n) => ({ name: 'u', data: { n } })));
-    await queue.add('u', { n: 4 }, { delay: 60_000 });
+    const item = (jobId: string, lane: string) => ({
+      jobId,
+      data: '{}',
+      opts: '{}',
+      lane: { bot: 'alpha', lane },
+    });
+    // One chat with 4 updates (1 waiting, 3 parked behind it) and one with 1: 5 items, 2 lanes.
+    await new LaneWriter({ queue, redis, prefix }).append(
+      'u',
+      [
+        item('u1', 'chat:1'),
+        item('u2', 'chat:1'),
+        item('u3', 'chat:2'),
+        item('u4', 'chat:1'),
+        item('u5', 'chat:1'),
+      ],
+      acceptedAt,
+    );
     await queue.close();
-    const lanes = new LaneIndexFixture(redis, prefix);
-    for (const lane of ['chat:1', 'chat:1', 'chat:2', 'chat:1']) {
-      await lanes.accept('updates', lane, acceptedAt);
-    }
-    await lanes.accept('updates', 'chat:1', acceptedAt + 10, { parked: true });
     service.collector.start();
     await waitFor(async () => (await get('/ready')).status === 200, {
       message: 'ready after the first read',

@@ -6,13 +6,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { V1APIResource, V1APIResourceList } from '@kubernetes/client-node';
 import {
+  LaneWriter,
   QUEUE_NAMES,
   createLogger,
   createProducerConnection,
   loadConfig,
   closeConnection,
 } from '@telegram-receiver/core';
-import { LaneIndexFixture, RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
+import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -111,11 +112,21 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
       LOG_LEVEL: 'silent',
     });
     redis = createProducerConnection({ url: redisServer.url, name: 'metrics-test' });
+    if (redis.status !== 'ready') await new Promise(resolve => redis.once('ready', resolve));
     const queue = new Queue(QUEUE_NAMES.updates, { connection: redis, prefix });
-    await queue.addBulk(Array.from({ length: 5 }, (_, n) => ({ name: 'u', data: { n } })));
-    const lanes = new LaneIndexFixture(redis, prefix);
-    await lanes.accept('updates', 'chat:1', Date.now() - 1500);
-    await lanes.accept('updates', 'chat:2', Date.now());
+    const lanes = new LaneWriter({ queue, redis, prefix });
+    const item = (jobId: string, lane: string) => ({
+      jobId,
+      data: '{}',
+      opts: '{}',
+      lane: { bot: 'alpha', lane },
+    });
+    await lanes.append(
+      'u',
+      [1, 2, 3, 4].map(n => item(`u${n}`, 'chat:1')),
+      Date.now() - 1500,
+    );
+    await lanes.append('u', [item('u5', 'chat:2')]);
     await queue.close();
     service = createMetricsService({
       config,
