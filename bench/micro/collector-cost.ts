@@ -73,7 +73,7 @@ async function measure(redis: Redis, jobs: number): Promise<Row> {
     clientCpuUsPerRead: (cpu.user + cpu.system) / READS,
     perCommand: stats
       .sort((a, b) => a.command.localeCompare(b.command))
-      .map(s => `${s.command} ${s.calls / READS}`)
+      .map(s => `${s.command} ${s.calls / READS}× ${(s.usec / s.calls).toFixed(2)} µs`)
       .join(', '),
   };
 }
@@ -131,7 +131,7 @@ try {
   const lines = [
     `Collector cost per read (both queues, ${READS} reads each; ${BIG.toLocaleString('en')} jobs written in ${fillSeconds.toFixed(1)} s; BullMQ counts ${JSON.stringify(counts)}, parked ${parked}):`,
     '',
-    '| unfinished jobs | commands / read | Redis µs / read | client CPU µs / read | client wall µs / read | commands |',
+    '| unfinished jobs | commands / read | Redis µs / read | client CPU µs / read | client wall µs / read | commands per read, Redis µs per call |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       r =>

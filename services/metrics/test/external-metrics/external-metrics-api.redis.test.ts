@@ -334,6 +334,13 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
       );
       expect((await get(url, { client: proxyClient, headers: mallory })).status).toBe(403);
       expect(kube.reviews.length).toBe(before + 1);
+      // system:masters is never sent to a review (kube's delegating authorizer does the same).
+      const admin = {
+        'X-Remote-User': 'mallory',
+        'X-Remote-Group': ['system:masters', 'system:authenticated'],
+      };
+      expect((await get(url, { client: proxyClient, headers: admin })).status).toBe(200);
+      expect(kube.reviews.length).toBe(before + 1);
     });
   });
 
