@@ -98,6 +98,10 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
     .use(frontProxyAuthentication(() => authConfig.current))
     .use(routes.routes())
     .use(async function notFound(ctx: Context): Promise<void> {
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        sendStatus(ctx, 405, `this API is read-only: ${ctx.method} is not supported`);
+        return;
+      }
       sendStatus(ctx, 404, `the server could not find the requested resource ${ctx.path.slice(0, 200)}`);
     });
   const server = new TlsServer(app.callback(), {

@@ -47,8 +47,18 @@ export class TlsServer {
    */
   async listen(port: number, host?: string): Promise<number> {
     const pair = await this.#readPair();
+    // Requests here are small GETs from the aggregator, which keeps its connections open: bound the
+    // time a client may take to send one, and keep idle connections past a typical 60 s idle timeout.
     const server = createServer(
-      { ...this.#secureOptions(pair), requestCert: true, rejectUnauthorized: false },
+      {
+        ...this.#secureOptions(pair),
+        requestCert: true,
+        rejectUnauthorized: false,
+        headersTimeout: 10_000,
+        requestTimeout: 30_000,
+        keepAliveTimeout: 65_000,
+        maxHeaderSize: 16_384,
+      },
       this.#handler,
     );
     this.#server = server;

@@ -56,7 +56,7 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
 
   async function get(
     path: string,
-    opts: { client?: Pem; headers?: Record<string, string | string[]> } = {},
+    opts: { client?: Pem; headers?: Record<string, string | string[]>; method?: string } = {},
   ): Promise<Answer> {
     return await new Promise((resolve, reject) => {
       const req = request(
@@ -64,6 +64,7 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
           host: '127.0.0.1',
           port,
           path,
+          method: opts.method ?? 'GET',
           ca: servingCA.cert,
           cert: opts.client?.cert,
           key: opts.client?.key,
@@ -291,6 +292,17 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
         expect(res.body.message).toContain('invalid labelSelector');
         expect(res.body.message).toContain(says);
       }
+    });
+
+    it('should answer 405 to a write and 404 to an unknown path, as Kubernetes Status objects', async () => {
+      const base = '/apis/external.metrics.k8s.io/v1beta1';
+      const post = await get(`${base}/namespaces/bots/telegram_receiver_queue_backlog`, {
+        client: proxyClient,
+        method: 'POST',
+      });
+      expect(post).toMatchObject({ status: 405, body: { kind: 'Status', reason: 'MethodNotAllowed' } });
+      const unknown = await get('/apis/custom.metrics.k8s.io/v1beta1', { client: proxyClient });
+      expect(unknown).toMatchObject({ status: 404, body: { kind: 'Status', reason: 'NotFound' } });
     });
 
     it('should answer 404 for an unknown metric and 400 for an invalid namespace', async () => {
