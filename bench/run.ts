@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';
+import { idleMarkdown, runIdle } from './idle.ts';
 import { runIngest } from './ingest.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
@@ -43,6 +44,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
         ...(concurrency ? { concurrency } : {}),
       });
       return { report, markdown: e2eMarkdown(report) };
+    },
+  },
+  idle: {
+    describe: 'Redis commands/s at idle: gateway + 1 worker, then + 3 workers (the cost of quick recovery)',
+    async run({ log, quick }) {
+      const report = await runIdle({ log, windowMs: quick ? 10_000 : 30_000 });
+      return { report, markdown: idleMarkdown(report) };
     },
   },
 };
