@@ -41,6 +41,7 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
   let port: number;
   let certFile: string;
   let keyFile: string;
+  const logLines: string[] = [];
   const authData = (ca: Pem) => ({
     'requestheader-client-ca-file': ca.cert,
     'requestheader-allowed-names': JSON.stringify(['front-proxy-client']),
@@ -132,7 +133,11 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
     service = createMetricsService({
       config,
       redis,
-      logger: createLogger({ service: 'metrics-test', level: 'silent' }),
+      logger: createLogger({
+        service: 'metrics-test',
+        level: 'info',
+        destination: { write: (line: string) => void logLines.push(line) },
+      }),
       registry: new Registry(),
       kubeConfig: kube.kubeConfig(),
     });
@@ -357,11 +362,14 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
   });
 
   describe('rotation', () => {
-    it('should serve a rotated serving certificate without a restart', async () => {
+    it('should serve a rotated serving certificate without a restart, and ignore a half-written pair', async () => {
       const before = await get('/openapi/v2', { client: proxyClient });
       const next = certs.leaf(servingCA, 'metrics.telegram-receiver.svc', 'server');
-      writeFileSync(keyFile, next.key);
+      // The certificate lands before its key: the pair does not match, the old one stays.
       writeFileSync(certFile, next.cert);
+      await service.api!.server.reload();
+      expect((await get('/openapi/v2', { client: proxyClient })).fingerprint).toBe(before.fingerprint);
+      writeFileSync(keyFile, next.key);
       const after = await waitFor(
         async () => {
           const res = await get('/openapi/v2', { client: proxyClient });
@@ -381,8 +389,16 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
         message: 'the new front-proxy CA is trusted',
       });
       expect((await get('/openapi/v2', { client: proxyClient })).status).toBe(401);
+      // A ConfigMap without a front-proxy CA is ignored: the last good configuration stays.
+      kube.updateConfigMap({ 'client-ca-file': nextCA.cert });
+      await waitFor(() =>
+        logLines.some(l => l.includes('ignoring an unusable extension-apiserver-authentication')),
+      );
+      expect(service.api!.authConfig.current?.clientCA).toBe(nextCA.cert);
+      expect((await get('/openapi/v2', { client: nextClient })).status).toBe(200);
       kube.updateConfigMap(authData(frontProxyCA));
       await waitFor(async () => (await get('/openapi/v2', { client: proxyClient })).status === 200);
+      expect(logLines.join('')).not.toContain('BEGIN CERTIFICATE');
     });
   });
 });
