@@ -65,11 +65,14 @@ export function externalMetricsRoutes(opts: ExternalMetricsRoutesOptions): Route
   });
   router.get(`${BASE}/namespaces/:namespace/:metric`, authorize, async function metricValues(ctx: Context) {
     const metric = ctx.params.metric as QueueMetricName;
+    const selector = ctx.query.labelSelector;
+    if (Array.isArray(selector)) {
+      sendStatus(ctx, 400, 'invalid labelSelector: given more than once; join the requirements with commas');
+      return;
+    }
     let requirements;
     try {
-      requirements = parseLabelSelector(
-        typeof ctx.query.labelSelector === 'string' ? ctx.query.labelSelector : '',
-      );
+      requirements = parseLabelSelector(selector ?? '');
     } catch (err) {
       if (!(err instanceof LabelSelectorError)) throw err;
       sendStatus(ctx, 400, `invalid labelSelector: ${err.message}`);

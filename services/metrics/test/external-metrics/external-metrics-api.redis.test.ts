@@ -297,6 +297,11 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
         expect(res.body.message).toContain('invalid labelSelector');
         expect(res.body.message).toContain(says);
       }
+      const twice = await get(`${url}queue%3Dupdates&labelSelector=queue%3Dcallbacks`, {
+        client: proxyClient,
+      });
+      expect(twice).toMatchObject({ status: 400, body: { reason: 'BadRequest' } });
+      expect(twice.body.message).toContain('given more than once');
     });
 
     it('should answer 405 to a write and 404 to an unknown path, as Kubernetes Status objects', async () => {
