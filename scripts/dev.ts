@@ -14,6 +14,7 @@ const env = process.env;
 const ports = {
   gateway: env.PORT ?? DEV_GATEWAY_PORT,
   gatewayOps: env.GATEWAY_OPS_PORT ?? '9101',
+  gatewayAdmin: env.GATEWAY_ADMIN_PORT ?? '9201',
   workerOps: env.WORKER_OPS_PORT ?? '9102',
   metricsOps: env.METRICS_OPS_PORT ?? '9100',
   sandbox: env.SANDBOX_PORT ?? DEV_SANDBOX_PORT,
@@ -22,6 +23,7 @@ const host = DEV_HOST;
 const sandboxUrl = `http://${host}:${ports.sandbox}`;
 const gatewayUrl = `http://${host}:${ports.gateway}`;
 const gatewayOpsUrl = `http://${host}:${ports.gatewayOps}`;
+const gatewayAdminUrl = `http://${host}:${ports.gatewayAdmin}`;
 const workerOpsUrl = `http://${host}:${ports.workerOps}`;
 const metricsOpsUrl = `http://${host}:${ports.metricsOps}`;
 const shared = {
@@ -114,6 +116,8 @@ try {
     HOST: host,
     PORT: ports.gateway,
     OPS_PORT: ports.gatewayOps,
+    ADMIN_HOST: host,
+    ADMIN_PORT: ports.gatewayAdmin,
   });
   const workerEntry = 'services/worker/src/main.ts';
   if (existsSync(join(root, workerEntry))) {
@@ -142,7 +146,7 @@ try {
     [
       '',
       'telegram-receiver dev stack is up:',
-      `  gateway   ${gatewayUrl}  (ops ${gatewayOpsUrl}/metrics)`,
+      `  gateway   ${gatewayUrl}  (ops ${gatewayOpsUrl}/metrics, admin ${gatewayAdminUrl}/admin/settings)`,
       `  worker    ops ${workerOpsUrl}/metrics`,
       `  metrics   ${metricsOpsUrl}/queues  (Prometheus: ${metricsOpsUrl}/metrics)`,
       `  sandbox   ${sandboxUrl}  (calls: ${sandboxUrl}/sandbox/calls)`,

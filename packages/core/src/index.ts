@@ -37,13 +37,29 @@ export {
   describeEnv,
   envHttpUrl,
   envOptionalSecret,
+  envSecretList,
   envPort,
   envPositiveInt,
   loadConfig,
   type CommonConfig,
   type CommonEnv,
 } from './config.ts';
-export { BotRegistry, loadBots, type BotConfig, type BotSettings } from './bots.ts';
+export {
+  BotRegistry,
+  loadBots,
+  type BotConfig,
+  type BotLookup,
+  type BotSettings,
+  type RetiringBot,
+} from './bots.ts';
+export {
+  LiveBots,
+  watchBots,
+  type BotsChange,
+  type BotsReloadSettings,
+  type LiveBotsOptions,
+  type ReloadOutcome,
+} from './live-bots.ts';
 export { REDACTED, SecretRedactor } from './redact.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {

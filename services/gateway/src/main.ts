@@ -13,6 +13,7 @@ import {
   createWorkerConnection,
   loadBots,
   runService,
+  watchBots,
 } from '@telegram-receiver/core';
 import { Registry } from 'prom-client';
 import { createGateway } from './app.ts';
@@ -33,7 +34,7 @@ await runService({
       ? ['WEBHOOK_SECRET is not set: /cursor-runner/callback answers 503 until it is']
       : []),
   ],
-  async start({ config, prepared: bots, logger }) {
+  async start({ config, prepared: initialBots, logger, redactor }) {
     // Commands issued in the same tick (callback enqueues, probes) share one socket write. The webhook
     // does not depend on it: UpdateBatcher already writes each tick's updates with one call.
     const redis = createProducerConnection({
@@ -60,6 +61,8 @@ await runService({
     // settings subscriber waits for Redis in the background, so a Redis outage never blocks start-up.
     const agent = createHttpAgent();
     const telegram = new TelegramClientCache({ baseUrl: config.TELEGRAM_API_URL, agent, logger });
+    // BOTS_FILE is watched: rotated tokens and webhook secrets take effect without a restart.
+    const bots = await watchBots({ config, initial: initialBots, redactor, clients: telegram, logger });
     const subscriber = createWorkerConnection({ url: config.REDIS_URL, name: 'gateway-settings' });
     subscriber.on('error', (err: Error) => logger.debug({ err }, 'settings subscriber error'));
     const settings = new SettingsStore({ redis, subscriber, prefix: config.QUEUE_PREFIX, logger });
@@ -77,11 +80,12 @@ await runService({
       defaultMetrics: true,
       admin: { telegram, settings },
     });
-    const { port, opsPort } = await gateway.start();
+    const { port, opsPort, adminPort } = await gateway.start();
     return {
-      message: `gateway listening on ${config.HOST}:${port} (ops ${opsPort})`,
-      details: { port, opsPort, host: config.HOST, bots: bots.all().map(bot => bot.name) },
+      message: `gateway listening on ${config.HOST}:${port} (ops ${opsPort}, admin ${config.ADMIN_HOST}:${adminPort})`,
+      details: { port, opsPort, adminPort, host: config.HOST, bots: bots.all().map(bot => bot.name) },
       async stop() {
+        bots.stop();
         await gateway.stop();
         await settings.close();
         await closeQueues(queues);

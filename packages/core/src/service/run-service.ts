@@ -64,7 +64,10 @@ export function secretsOf(config: Record<string, unknown>): string[] {
   const values: string[] = [];
   for (const name of SECRET_ENV_VARS) {
     const value = config[name];
-    if (typeof value === 'string' && value !== '') values.push(value);
+    // A rotation list: each value on its own, so a log line holding one of them is scrubbed too.
+    for (const one of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (typeof one === 'string' && one !== '') values.push(one);
+    }
   }
   const url = config.REDIS_URL;
   if (typeof url === 'string' && URL.canParse(url)) {
@@ -107,8 +110,9 @@ export async function runService<S extends CommonEnv & z.ZodRawShape, P>(
     ),
   ];
   opts.onSecrets?.(secrets);
-  const logger = createLogger({ service: def.name, level: common.LOG_LEVEL, secrets });
+  // One redactor for the logger and everything else, so secrets added later are scrubbed everywhere.
   const redactor = new SecretRedactor(secrets);
+  const logger = createLogger({ service: def.name, level: common.LOG_LEVEL, redactor });
 
   process.on('uncaughtException', err => {
     logger.fatal({ err }, `${def.name} crashed: uncaught exception`);
