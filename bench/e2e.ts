@@ -38,6 +38,13 @@ export interface E2eOptions {
   roundTrips?: { rate: number; callbackDelayMs: number }[];
   /** Run the BullMQ anchor (Queue.add behind node:http + a Worker with one HTTP call per job). @defaultValue true */
   anchor?: boolean;
+  /**
+   * A checkout of an earlier version (e.g. today's main) whose gateway and worker also run a
+   * saturation phase in this run, for a same-run comparison. @defaultValue none
+   */
+  baselineDir?: string | undefined;
+  /** Jobs one worker process runs at once, ours (UPDATES_/CALLBACKS_CONCURRENCY) and the anchor's alike. @defaultValue 128 */
+  workerConcurrency?: number;
   /** Connections of the saturation phase. @defaultValue 64 */
   concurrency?: number;
   /** Phase lengths in ms, overriding `quick`. */
@@ -50,8 +57,8 @@ export interface E2eOptions {
 /** One phase: what the gateway answered, and when each update reached cursor-runner. */
 export interface E2eRow {
   phase: string;
-  /** `ours` (gateway + worker) or `anchor` (BullMQ alone: Queue.add + Worker). */
-  target: 'ours' | 'anchor';
+  /** `ours` (gateway + worker), `main` (the baseline checkout's) or `anchor` (BullMQ alone: Queue.add + Worker). */
+  target: TargetName;
   load: LoadResult;
   /** `iterate/async` calls the sandbox recorded for this phase's updates. */
   cursorCalls: number;
@@ -85,7 +92,8 @@ export interface E2eRow {
 export interface E2eReport {
   quick: boolean;
   rows: E2eRow[];
-  workerUpdatesConcurrency: string;
+  /** Jobs per worker process at once (ours: per queue), the anchor's Worker alike. */
+  workerConcurrency: number;
   /** TELEGRAM_BOT_MESSAGES_PER_SECOND of the bench's worker (the pacer would otherwise cap replies at 30/s). */
   botMessagesPerSecond: number;
   /** INFO commandstats after the last phase (all phases, warm-up included). */
@@ -172,7 +180,13 @@ export async function startBase(gatewayPort: number): Promise<Base> {
 }
 
 /** Our gateway and `workers` worker processes (the first worker's pid is the one measured). */
-export async function startOurs(base: Base, gatewayPort: number, workers = 1): Promise<Target> {
+export async function startOurs(
+  base: Base,
+  gatewayPort: number,
+  workers = 1,
+  workerConcurrency = 32,
+  entries: { gateway: string; worker: string } = E2E_ENTRIES,
+): Promise<Target> {
   const gatewayOps = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const shared = {
@@ -191,7 +205,7 @@ export async function startOurs(base: Base, gatewayPort: number, workers = 1): P
   };
   try {
     const gateway = await startServer({
-      entry: E2E_ENTRIES.gateway,
+      entry: entries.gateway,
       port: gatewayPort,
       env: {
         ...shared,
@@ -205,7 +219,7 @@ export async function startOurs(base: Base, gatewayPort: number, workers = 1): P
     for (let n = 0; n < workers; n++) {
       const workerOps = await freePort();
       const worker = await startServer({
-        entry: E2E_ENTRIES.worker,
+        entry: entries.worker,
         port: workerOps,
         env: {
           ...shared,
@@ -213,6 +227,8 @@ export async function startOurs(base: Base, gatewayPort: number, workers = 1): P
           CURSOR_RUNNER_URL: base.sandboxUrl,
           TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
           TELEGRAM_BOT_MESSAGES_PER_SECOND: String(BOT_MESSAGES_PER_SECOND),
+          UPDATES_CONCURRENCY: String(workerConcurrency),
+          CALLBACKS_CONCURRENCY: String(workerConcurrency),
         },
       });
       started.push(worker);
@@ -233,7 +249,7 @@ export async function startOurs(base: Base, gatewayPort: number, workers = 1): P
   }
 }
 
-async function startAnchor(base: Base): Promise<Target> {
+async function startAnchor(base: Base, workerConcurrency: number): Promise<Target> {
   const [port, ops] = [await freePort(), await freePort()];
   const env = {
     REDIS_URL: base.redis.url,
@@ -249,7 +265,12 @@ async function startAnchor(base: Base): Promise<Target> {
     const consumer = await startServer({
       entry: E2E_ENTRIES.anchor,
       port: ops,
-      env: { ...env, ANCHOR_ROLE: 'consumer', OPS_PORT: String(ops) },
+      env: {
+        ...env,
+        ANCHOR_ROLE: 'consumer',
+        OPS_PORT: String(ops),
+        ANCHOR_CONCURRENCY: String(workerConcurrency),
+      },
     });
     return {
       url: `http://127.0.0.1:${port}`,
@@ -274,8 +295,10 @@ async function redisProcessId(url: string): Promise<number | undefined> {
   }
 }
 
+type TargetName = 'ours' | 'main' | 'anchor';
+
 /** A phase of the plan: its load, whether it waits for replies, and which target it runs on. */
-type E2ePhase = PhasePlan[number] & { roundTrip: boolean; target: 'ours' | 'anchor' };
+type E2ePhase = PhasePlan[number] & { roundTrip: boolean; target: TargetName };
 
 /**
  * End to end: gateway + worker + sandbox as processes, updates from many chats posted to the
@@ -292,6 +315,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       ? { warmUp: 1000, saturation: 3000, open: 3000 }
       : { warmUp: 3000, saturation: 10_000, open: 10_000 });
   const concurrency = opts.concurrency ?? 64;
+  const workerConcurrency = opts.workerConcurrency ?? 128;
   const forward = (phase: string, load: E2ePhase['load']): E2ePhase => ({
     phase,
     load: { ...load, promptSuffix: NO_CALLBACK },
@@ -315,6 +339,21 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       roundTrip: true,
       target: 'ours' as const,
     })),
+    ...(opts.baselineDir === undefined
+      ? []
+      : [
+          {
+            phase: 'saturation (baseline checkout)',
+            load: {
+              mode: 'saturate' as const,
+              concurrency,
+              durationMs: s.saturation,
+              promptSuffix: NO_CALLBACK,
+            },
+            roundTrip: false,
+            target: 'main' as const,
+          },
+        ]),
     ...(opts.anchor === false
       ? []
       : [
@@ -334,7 +373,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
   const report: E2eReport = {
     quick: opts.quick ?? false,
     rows: [],
-    workerUpdatesConcurrency: 'default (32)',
+    workerConcurrency,
     botMessagesPerSecond: BOT_MESSAGES_PER_SECOND,
     redisCommands: null,
   };
@@ -343,7 +382,7 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
   const base = await startBase(gatewayPort);
   const stats = createWorkerConnection({ url: base.redis.url, name: 'bench-stats' });
   let target: Target | undefined;
-  let running: 'ours' | 'anchor' | undefined;
+  let running: TargetName | undefined;
   const generator = LoadGeneratorProcess.start();
   try {
     let firstUpdateId = 100_000_000;
@@ -351,7 +390,16 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
       if (running !== which || target === undefined) {
         await target?.stop();
         target = undefined;
-        target = which === 'ours' ? await startOurs(base, gatewayPort) : await startAnchor(base);
+        target =
+          which === 'anchor'
+            ? await startAnchor(base, workerConcurrency)
+            : await startOurs(
+                base,
+                gatewayPort,
+                1,
+                workerConcurrency,
+                which === 'main' ? baselineEntries(opts) : E2E_ENTRIES,
+              );
         running = which;
       }
       const t: Target = target;
@@ -404,6 +452,11 @@ export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {
   return report;
 }
 
+function baselineEntries(opts: E2eOptions): { gateway: string; worker: string } {
+  const dir = opts.baselineDir ?? '';
+  return { gateway: `${dir}/services/gateway/src/main.ts`, worker: `${dir}/services/worker/src/main.ts` };
+}
+
 const DEFAULT_ROUND_TRIPS = [
   { rate: 500, callbackDelayMs: 0 },
   { rate: 200, callbackDelayMs: 2000 },
@@ -454,7 +507,7 @@ function byIndex(calls: SandboxCall[]): { first: Map<number, number>; duplicates
 
 function summarise(
   phase: string,
-  target: 'ours' | 'anchor',
+  target: TargetName,
   load: LoadResult,
   calls: SandboxCall[],
   sent: SandboxCall[] | null,
@@ -544,6 +597,22 @@ export function e2eMarkdown(report: E2eReport): string {
     const ratio = sat.updatesPerSecond / anchor.updatesPerSecond;
     lines.push(
       `| forward path at saturation ≥ 0.5 × the BullMQ anchor (same run) | ${Math.round(sat.updatesPerSecond)} / ${Math.round(anchor.updatesPerSecond)} = ${ratio.toFixed(2)} × | ${yes(ratio >= 0.5)} |`,
+    );
+  }
+  const main = report.rows.find(r => r.target === 'main');
+  if (sat && main && main.updatesPerSecond > 0) {
+    const own = (r: E2eRow) =>
+      ((r.cpuSeconds.gateway ?? 0) + (r.cpuSeconds.worker ?? 0) + (r.cpuSeconds.redis ?? 0)) /
+      Math.max(1, r.load.ok);
+    const redisUs = (r: E2eRow) =>
+      r.redisCommands.reduce((sum, c) => sum + c.usec, 0) / Math.max(1, r.load.ok);
+    const speed = sat.updatesPerSecond / main.updatesPerSecond;
+    const cpu = own(sat) / own(main);
+    const redis = redisUs(sat) / redisUs(main);
+    lines.push(
+      `| forward path at saturation ≥ 2 × the baseline checkout (same run) | ${Math.round(sat.updatesPerSecond)} / ${Math.round(main.updatesPerSecond)} = ${speed.toFixed(2)} × | ${yes(speed >= 2)} |`,
+      `| CPU µs per forwarded update, gateway + worker + Redis ≤ ½ the baseline's | ${Math.round(own(sat) * 1e6)} / ${Math.round(own(main) * 1e6)} = ${cpu.toFixed(2)} × | ${yes(cpu <= 0.5)} |`,
+      `| Redis µs per forwarded update ≤ ⅓ the baseline's | ${Math.round(redisUs(sat))} / ${Math.round(redisUs(main))} = ${redis.toFixed(2)} × | ${yes(redis <= 1 / 3)} |`,
     );
   }
   if (at?.latency) {

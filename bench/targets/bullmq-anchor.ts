@@ -1,6 +1,6 @@
 // The e2e bench's anchor: BullMQ's own cost on this machine. ANCHOR_ROLE=producer is a plain
 // node:http server that answers 200 once `Queue.add` stored the update; ANCHOR_ROLE=consumer is a
-// `Worker` (concurrency 32, as ours) that makes one HTTP call to the sandbox's cursor-runner per
+// `Worker` (ANCHOR_CONCURRENCY jobs at once, as the bench sets ours) that makes one HTTP call to the sandbox's cursor-runner per
 // job. No lanes, no send ledger, no dedup, no metrics: the engine alone. Run by bench/e2e.ts.
 import { createServer } from 'node:http';
 import { Queue, Worker } from 'bullmq';
@@ -41,7 +41,7 @@ if (role === 'producer') {
   });
 } else if (role === 'consumer') {
   const target = `${process.env.SANDBOX_URL ?? 'http://127.0.0.1:3001'}/cursor/iterate/async`;
-  const dispatcher = new Agent({ connections: 64 });
+  const dispatcher = new Agent({ connections: 64 }); // as our worker's agent per origin
   const worker = new Worker<{ body: string }>(
     'updates',
     async job => {
@@ -54,7 +54,7 @@ if (role === 'producer') {
       });
       await res.body.dump();
     },
-    { connection, prefix, concurrency: 32 },
+    { connection, prefix, concurrency: Number(process.env.ANCHOR_CONCURRENCY ?? 32) },
   );
   // The bench waits for the ops port like for our worker; this listener only says "up".
   const ops = createServer((_req, res) => res.end('ok'));

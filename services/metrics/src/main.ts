@@ -3,7 +3,13 @@
 // (and the External Metrics API over TLS when enabled), and closes everything on stop. The only
 // module with side effects.
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError, closeConnection, createProducerConnection, runService } from '@telegram-receiver/core';
+import {
+  ConfigError,
+  closeConnection,
+  createProducerConnection,
+  redisEndpointOf,
+  runService,
+} from '@telegram-receiver/core';
 import { Registry } from 'prom-client';
 import { metricsEnv } from './env.ts';
 import { createMetricsService } from './metrics-service.ts';
@@ -35,7 +41,7 @@ await runService({
     return kubeConfig;
   },
   async start({ config, prepared: kubeConfig, logger }) {
-    const redis = createProducerConnection({ url: config.REDIS_URL, name: 'metrics-collector' });
+    const redis = createProducerConnection({ ...redisEndpointOf(config), name: 'metrics-collector' });
     let redisDown = false;
     redis.on('error', (err: Error) => {
       if (!redisDown) logger.warn({ err }, 'Redis connection error; not ready until it is back');
