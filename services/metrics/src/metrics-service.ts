@@ -5,12 +5,13 @@ import {
   QueueStatePoller,
   QueueStateReader,
   type Logger,
+  type OpsListenerOptions,
   type QueueName,
   type Readiness,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import Koa, { type Context, type Next } from 'koa';
-import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { collectDefaultMetrics } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import type { MetricsConfig } from './env.ts';
 import { AccessReviewer } from './external-metrics/access-reviewer.ts';
@@ -29,7 +30,8 @@ export interface MetricsServiceDeps {
   /** A fail-fast connection (`createProducerConnection`): a read fails at once while Redis is away. */
   redis: Redis;
   logger: Logger;
-  registry: Registry;
+  /** The ops listener's registry (the shared shell decides its type and format). */
+  registry: OpsListenerOptions['registry'];
   /** Register prom-client's default Node metrics (process hooks: `main.ts` only). @defaultValue false */
   defaultMetrics?: boolean;
   /** Required when `config.METRICS_API_ENABLED`: how to reach the Kubernetes API. */

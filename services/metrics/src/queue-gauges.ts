@@ -1,6 +1,5 @@
-import type { QueueState } from '@telegram-receiver/core';
-import { Gauge, type Registry } from 'prom-client';
-import type { QueueStatePoller } from '@telegram-receiver/core';
+import type { OpsListenerOptions, QueueState, QueueStatePoller } from '@telegram-receiver/core';
+import { Gauge } from 'prom-client';
 
 /** The scaling metrics: Prometheus names, and the External Metrics API's names too. */
 export const QUEUE_METRICS = {
@@ -31,7 +30,7 @@ export const QUEUE_METRIC_NAMES = Object.keys(QUEUE_METRICS) as QueueMetricName[
  * last read is exported next to them, however old.
  */
 export function registerQueueGauges(
-  registry: Registry,
+  registry: OpsListenerOptions['registry'],
   collector: Pick<QueueStatePoller, 'sample' | 'lastReadAgeSeconds'>,
 ): void {
   for (const name of QUEUE_METRIC_NAMES) {

@@ -1,7 +1,6 @@
 import { Router } from '@koa/router';
-import type { Logger } from '@telegram-receiver/core';
+import type { Logger, QueueStatePoller } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
-import type { QueueStatePoller } from '@telegram-receiver/core';
 import { QUEUE_METRICS, QUEUE_METRIC_NAMES, type QueueMetricName } from '../queue-gauges.ts';
 import type { AccessAttributes, AccessReviewer } from './access-reviewer.ts';
 import type { RemoteUser } from './front-proxy-authentication.ts';
