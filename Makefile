@@ -61,7 +61,7 @@ ci: ## everything CI checks: lint, type-check, tests
 	$(MAKE) test
 
 .PHONY: dev
-dev: $(DEPS_STAMP) ## run the whole stack locally (private redis, sandbox, gateway, worker)
+dev: $(DEPS_STAMP) ## run the whole stack locally (private redis, sandbox, gateway, worker, metrics)
 	node scripts/dev.ts
 
 .PHONY: demo
