@@ -33,7 +33,7 @@ export function deliveryScenario(chats: number): () => void {
           tags: { name: 'sandbox-calls' },
         },
       );
-      const calls = res.status === 200 ? (res.json() as unknown as RecordedCall[]) : [];
+      const calls = res.status === 200 ? (res.json('calls') as unknown as RecordedCall[]) : [];
       reply = calls[0];
       if (reply === undefined) sleep(0.05);
     }

@@ -38,7 +38,7 @@ function deliveryScenario(chats) {
           tags: { name: "sandbox-calls" }
         }
       );
-      const calls = res.status === 200 ? res.json() : [];
+      const calls = res.status === 200 ? res.json("calls") : [];
       reply = calls[0];
       if (reply === void 0) sleep(0.05);
     }
