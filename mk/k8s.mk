@@ -3,7 +3,7 @@
 # tree, and rebuilt only when missing. Included by the Makefile.
 TOOLS_CACHE ?= $(HOME)/.cache/telegram-receiver/tools
 include scripts/k8s/versions.env
-export TOOLS_CACHE K8S_VERSION ETCD_VERSION HELM_VERSION KEDA_VERSION CERT_MANAGER_VERSION PROMETHEUS_OPERATOR_VERSION
+export TOOLS_CACHE K8S_VERSION ETCD_VERSION HELM_VERSION KEDA_VERSION CERT_MANAGER_VERSION PROMETHEUS_OPERATOR_VERSION BUILDKIT_VERSION
 
 KUBE_APISERVER          := $(TOOLS_CACHE)/kube-apiserver-$(K8S_VERSION)/kube-apiserver
 KUBE_CONTROLLER_MANAGER := $(TOOLS_CACHE)/kube-controller-manager-$(K8S_VERSION)/kube-controller-manager
@@ -40,7 +40,7 @@ k6-bundle: $(DEPS_STAMP) ## bundle the k6 TypeScript entry points into the chart
 	node scripts/k6-bundle.ts
 
 .PHONY: chart
-chart: $(DEPS_STAMP) $(HELM) ## helm lint --strict, helm template of every ci/*-values.yaml, schema and drift checks, template tests
+chart: $(DEPS_STAMP) $(HELM) docker-lint ## helm lint --strict, helm template of every ci/*-values.yaml, schema and drift checks, template tests, Dockerfile lint
 	node scripts/chart-values.ts --check
 	node scripts/k6-bundle.ts --check
 	npx tsc -p k6/tsconfig.json --noEmit
@@ -67,3 +67,11 @@ k8s-e2e: $(DEPS_STAMP) k8s-tools ## helm install/upgrade/test/uninstall and HPA 
 .PHONY: load-smoke
 load-smoke: $(DEPS_STAMP) ## smoke + average load profiles (k6/profiles.json thresholds) against `make dev`'s stack
 	node bench/load-smoke.ts
+
+BUILDKIT_LINT := $(TOOLS_CACHE)/dockerfile-lint-$(BUILDKIT_VERSION)/dockerfile-lint
+$(BUILDKIT_LINT): | go-toolchain
+	$(BUILD_GO_TOOL) dockerfile-lint $(BUILDKIT_VERSION)
+
+.PHONY: docker-lint
+docker-lint: $(BUILDKIT_LINT) ## lint the Dockerfile with BuildKit's checks (no Docker engine needed)
+	$(BUILDKIT_LINT) Dockerfile

@@ -3,6 +3,7 @@
 # Usage: build-go-tool.sh kubernetes <version> <cmd>...   (kube-apiserver, kube-controller-manager, kubectl, ...)
 #        build-go-tool.sh etcd <version>
 #        build-go-tool.sh helm <version>
+#        build-go-tool.sh dockerfile-lint <buildkit version>
 # Why a script: k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces its staging modules with
 # local paths), so we build it from a small module that replaces each staging module with its published
 # v0.<minor>.<patch> twin; etcd is a tiny module calling etcdmain.Main. The Go module and build caches
@@ -86,6 +87,70 @@ helm)
   done
   GOBIN="$src" go install -trimpath -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$version"
   install_bin helm "$src/helm"
+  ;;
+dockerfile-lint)
+  # BuildKit's own Dockerfile checks (what `docker build --check` runs), without a daemon.
+  cd "$src"
+  cat >main.go <<'GO'
+// Command dockerfile-lint runs BuildKit's Dockerfile checks on the files given; exit 1 on any finding.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// offline answers every base image with an empty config: linting needs no registry.
+type offline struct{}
+
+func (offline) ResolveImageConfig(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	return ref, "", []byte("{}"), nil
+}
+
+func main() {
+	failed := false
+	for _, path := range os.Args[1:] {
+		dt, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		sm := llb.NewSourceMap(nil, path, "Dockerfile", dt)
+		sm.Definition = &llb.Definition{} // no build graph: lint only
+		res, err := dockerfile2llb.DockerfileLint(context.Background(), dt, dockerfile2llb.ConvertOpt{SourceMap: sm, MetaResolver: offline{}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		for _, w := range res.Warnings {
+			line := int32(0)
+			if w.Location != nil && len(w.Location.Ranges) > 0 {
+				line = w.Location.Ranges[0].Start.Line
+			}
+			fmt.Printf("%s:%d: %s: %s (%s)\n", path, line, w.RuleName, w.Detail, w.URL)
+			failed = true
+		}
+		if res.Error != nil {
+			fmt.Printf("%s: %s\n", path, res.Error.Message)
+			failed = true
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+GO
+  [ -f go.mod ] || go mod init local/dockerfile-lint >/dev/null 2>&1
+  go get "github.com/moby/buildkit@$version"
+  go mod tidy
+  go build -trimpath -ldflags "-s -w" -o dockerfile-lint .
+  install_bin dockerfile-lint dockerfile-lint
   ;;
 *)
   echo "unknown tool kind: $kind" >&2
