@@ -23,7 +23,7 @@ describe('gateway', () => {
     const objects = await renderChart();
     expect(kinds(objects, 'Ingress')).toEqual([]);
     const admin = one(objects, 'Service', '-gateway-admin');
-    expect(admin.spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'admin', targetPort: 'http' }] });
+    expect(admin.spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'admin', targetPort: 'admin' }] });
   });
 
   it('should scale on CPU, and on the request rate when asked', async () => {

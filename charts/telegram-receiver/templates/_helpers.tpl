@@ -140,7 +140,7 @@ securityContext:
 - name: BOT_NAME
   value: {{ $v.config.botName | quote }}
 {{ include "tr.redisEnv" $root }}
-{{- range $name := list "TELEGRAM_BOT_TOKEN" "TELEGRAM_WEBHOOK_SECRET" "WEBHOOK_SECRET" "ELEVENLABS_API_KEY" }}
+{{- range $name := list "TELEGRAM_BOT_TOKEN" "TELEGRAM_WEBHOOK_SECRET" "WEBHOOK_SECRET" "ADMIN_SECRET" "ELEVENLABS_API_KEY" }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:
