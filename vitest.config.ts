@@ -19,7 +19,14 @@ export default defineConfig({
       { extends: true, test: { name: 'chart', include: ['test/chart/**/*.test.ts'] } },
       {
         extends: true,
-        test: { name: 'k8s', include: ['test/k8s/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000 },
+        test: {
+          name: 'k8s',
+          include: ['test/k8s/**/*.test.ts'],
+          // One API server, one cluster-wide APIService name: the files run one after the other.
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
       },
     ],
   },

@@ -61,7 +61,7 @@ async function helm(args: string[], values: Values): Promise<string> {
   try {
     return (await child).stdout;
   } catch (err) {
-    throw new HelmError((err as { stderr?: string }).stderr?.trim() || String(err));
+    throw new HelmError((err as { stderr?: string }).stderr?.trim() || String(err), { cause: err });
   }
 }
 
