@@ -2,34 +2,53 @@ import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors/config-error.ts';
 
 /**
- * Every environment variable the services read, with its doc and default. Each service validates
- * its own schema once in `main.ts` ({@link loadConfig}); library code never reads `process.env`.
+ * The environment variables every service shares, and the helpers each service's own schema
+ * (`services/<name>/src/env.ts`) is built with. Each service validates its schema once at start-up
+ * ({@link loadConfig}, called by `runService`); library code never reads `process.env`.
  * Names follow the seed system where it has one (see docs/configuration.md).
  */
 
-const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
-const positiveInt = (def: number, max = Number.MAX_SAFE_INTEGER) =>
+/** A TCP port (1–65535) with a default. */
+export const envPort = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
+/** A positive integer up to `max`, with a default. */
+export const envPositiveInt = (def: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(1).max(max).default(def);
-const httpUrl = (def: string) =>
+/** An http(s) URL without its trailing slash, with a default. */
+export const envHttpUrl = (def: string) =>
   z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://host:port' })
     .default(def)
     .transform(u => u.replace(/\/+$/, ''));
-const optionalSecret = () => z.string().min(1).optional();
+/** An optional secret (its name must be in {@link SECRET_ENV_VARS}). */
+export const envOptionalSecret = () => z.string().min(1).optional();
+/**
+ * A secret that may be given as a comma-separated list, for rotation: every listed value is
+ * accepted, and the first is the one this side sends. Unset or blank: `undefined`.
+ */
+export const envSecretList = () =>
+  z
+    .string()
+    .optional()
+    .transform(v => {
+      const list = [...new Set((v ?? '').split(',').map(e => e.trim()))].filter(e => e !== '');
+      return list.length === 0 ? undefined : list;
+    });
 /** Telegram's rule for secret_token: 1–256 characters of A-Z a-z 0-9 _ - */
 export const TELEGRAM_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 export const BOT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 /** Names of the variables that hold secrets: their values are never echoed in errors or logs. */
-const SECRET_ENV_VARS = new Set([
+export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
   'TELEGRAM_BOT_TOKEN',
   'TELEGRAM_WEBHOOK_SECRET',
   'WEBHOOK_SECRET',
+  'ADMIN_SECRET',
   'ELEVENLABS_API_KEY',
   'REDIS_URL',
 ]);
 
-const commonEnv = {
+/** The variables every service reads: runtime, Redis, bots, shared secret, shutdown. */
+export const commonEnv = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('production').describe('Runtime mode.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -50,7 +69,7 @@ const commonEnv = {
     .regex(BOT_NAME_PATTERN, 'lower-case letters, digits, _ and -, at most 32')
     .default('default')
     .describe('Name of the bot configured by TELEGRAM_BOT_TOKEN (used in /telegram/webhook/:bot).'),
-  TELEGRAM_BOT_TOKEN: optionalSecret().describe(
+  TELEGRAM_BOT_TOKEN: envOptionalSecret().describe(
     'Bot API token of the single bot (secret). Unset: no env bot.',
   ),
   TELEGRAM_WEBHOOK_SECRET: z
@@ -68,96 +87,22 @@ const commonEnv = {
     .min(1)
     .optional()
     .describe('Path of a JSON file [{"name","token","webhookSecret"}] for many bots (added to the env bot).'),
-  WEBHOOK_SECRET: optionalSecret().describe(
-    'Shared secret of the cursor-runner callback and the admin routes (secret). Unset: those routes answer 503.',
+  BOTS_FILE_RELOAD_MS: envPositiveInt(5000, 3_600_000).describe(
+    'How often BOTS_FILE is read again; a valid change is put in force without a restart, an invalid one refused.',
   ),
-  SHUTDOWN_GRACE_MS: positiveInt(10_000, 600_000).describe('How long SIGTERM waits for in-flight work.'),
+  BOTS_SECRET_OVERLAP_SECONDS: envPositiveInt(3600, 7 * 86_400).describe(
+    'After a bots-file change, how long old webhook secrets (and removed bots) are still honoured.',
+  ),
+  WEBHOOK_SECRET: envSecretList().describe(
+    'Shared secret of the cursor-runner callback (secret); a comma-separated list during a rotation: all are accepted, the first is sent. Unset: callbacks answer 503.',
+  ),
+  SHUTDOWN_GRACE_MS: envPositiveInt(10_000, 600_000).describe('How long SIGTERM waits for in-flight work.'),
 };
 
-export const gatewayEnv = {
-  ...commonEnv,
-  HOST: z.string().min(1).default('0.0.0.0').describe('Listen address of the public listener.'),
-  PORT: port(3000).describe('Public listener: webhook, callback, health, admin.'),
-  OPS_PORT: port(9101).describe('Ops listener: /health, /ready, /metrics.'),
-  MAX_BACKLOG: positiveInt(100_000).describe(
-    'Waiting updates above which the webhook answers 503 + Retry-After (Telegram keeps and retries).',
-  ),
-  BODY_LIMIT_BYTES: positiveInt(1_048_576, 64 * 1_048_576).describe(
-    'Largest accepted request body (413 above).',
-  ),
-  RETRY_AFTER_SECONDS: positiveInt(5, 3600).describe(
-    'Retry-After sent with 503 (Telegram honours up to 3600).',
-  ),
-  KEEP_ALIVE_TIMEOUT_MS: positiveInt(65_000).describe(
-    'Idle keep-alive timeout; above typical 60 s load-balancer idle timeouts.',
-  ),
-  HEADERS_TIMEOUT_MS: positiveInt(10_000).describe(
-    'Time allowed to receive request headers (slowloris guard).',
-  ),
-  REQUEST_TIMEOUT_MS: positiveInt(30_000).describe('Time allowed to receive a whole request.'),
-  MAX_REQUESTS_PER_SOCKET: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(1000)
-    .describe('Requests per keep-alive connection before it is closed, so Telegram rebalances (0 = no cap).'),
-  REDIS_AUTO_PIPELINING: z
-    .stringbool()
-    .default(true)
-    .describe('Send the Redis commands of one event-loop tick as one write (ioredis autopipelining).'),
-  READY_CACHE_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1000)
-    .default(1000)
-    .describe('How long /ready caches its Redis probe.'),
-  TELEGRAM_API_URL: httpUrl('https://api.telegram.org').describe(
-    'Bot API base URL (the sandbox in make dev).',
-  ),
-  TELEGRAM_WEBHOOK_BASE_URL: httpUrl('http://localhost:3000').describe(
-    'Public base URL of the gateway; set_webhook registers <base>/telegram/webhook[/<bot>].',
-  ),
-};
-
-export const workerEnv = {
-  ...commonEnv,
-  OPS_PORT: port(9102).describe('Ops listener: /health, /ready, /metrics.'),
-  UPDATES_CONCURRENCY: positiveInt(32, 1000).describe('Updates processed at once per worker process.'),
-  CALLBACKS_CONCURRENCY: positiveInt(32, 1000).describe('Callbacks processed at once per worker process.'),
-  TELEGRAM_API_URL: httpUrl('https://api.telegram.org').describe(
-    'Bot API base URL (the sandbox in make dev).',
-  ),
-  TELEGRAM_TIMEOUT_MS: positiveInt(30_000, 600_000).describe(
-    'Deadline of one Bot API call, in ms. A send that times out is never repeated.',
-  ),
-  TELEGRAM_WEBHOOK_BASE_URL: httpUrl('http://localhost:3000').describe(
-    'Public base URL of the gateway; cursor-runner posts results to <base>/cursor-runner/callback.',
-  ),
-  CURSOR_RUNNER_CALLBACK_URL: z
-    .url({ protocol: /^https?$/ })
-    .optional()
-    .describe('Full callback URL for cursor-runner when it reaches the gateway by another address.'),
-  CURSOR_RUNNER_URL: httpUrl('http://localhost:3001').describe('cursor-runner base URL.'),
-  CURSOR_RUNNER_TIMEOUT: positiveInt(30, 3600).describe(
-    'Seconds to wait for cursor-runner to acknowledge a prompt.',
-  ),
-  ELEVENLABS_API_KEY: optionalSecret().describe(
-    'ElevenLabs key (secret). Unset: voice in/out answered with a clear reply.',
-  ),
-  ELEVENLABS_API_URL: httpUrl('https://api.elevenlabs.io').describe(
-    'ElevenLabs base URL (the sandbox in make dev).',
-  ),
-  ELEVENLABS_STT_MODEL_ID: z.string().min(1).default('scribe_v1').describe('Speech-to-text model.'),
-  ELEVENLABS_TTS_MODEL_ID: z.string().min(1).default('eleven_turbo_v2_5').describe('Text-to-speech model.'),
-  ELEVENLABS_VOICE_ID: z.string().min(1).default('vfaqCOvlrKi4Zp7C2IAm').describe('Text-to-speech voice.'),
-  ELEVENLABS_CONCURRENCY: positiveInt(5, 100).describe(
-    'ElevenLabs requests in flight at once, cluster-wide (plan limit).',
-  ),
-};
-
-export type GatewayConfig = z.output<z.ZodObject<typeof gatewayEnv>>;
-export type WorkerConfig = z.output<z.ZodObject<typeof workerEnv>>;
+/** The shape every service's env schema spreads (`{ ...commonEnv, ... }`). */
+export type CommonEnv = typeof commonEnv;
+/** The settings every service has (see {@link commonEnv}). */
+export type CommonConfig = z.output<z.ZodObject<CommonEnv>>;
 
 /**
  * Validate `env` against `shape`. Empty strings count as unset (so `FOO=` in a .env file falls back

@@ -1,15 +1,111 @@
-export * from './telegram-types.ts';
-export * from './job-contracts.ts';
-export * from './config.ts';
-export * from './bots.ts';
-export * from './redact.ts';
-export * from './logger.ts';
-export * from './redis-connection.ts';
-export * from './queue-factory.ts';
+// The public API of @telegram-receiver/core: every name is listed, so an export is a decision and
+// knip can tell when one is no longer used.
+export type {
+  TelegramAudio,
+  TelegramCallbackQuery,
+  TelegramChat,
+  TelegramDocument,
+  TelegramFile,
+  TelegramMessage,
+  TelegramResponse,
+  TelegramResponseParameters,
+  TelegramUpdate,
+  TelegramUser,
+  TelegramVoice,
+  TelegramWebhookInfo,
+} from './telegram-types.ts';
+export {
+  JOB_NAMES,
+  QUEUE_NAMES,
+  UPDATE_DEDUP_TTL_MS,
+  callbackJobId,
+  chatLaneOf,
+  laneIndexKey,
+  laneKey,
+  parkedCountKey,
+  updateJobId,
+  type CallbackJobData,
+  type CursorRunnerResult,
+  type JobName,
+  type QueueName,
+  type UpdateJobData,
+} from './job-contracts.ts';
+export {
+  BOT_NAME_PATTERN,
+  SECRET_ENV_VARS,
+  TELEGRAM_SECRET_PATTERN,
+  commonEnv,
+  describeEnv,
+  envHttpUrl,
+  envOptionalSecret,
+  envSecretList,
+  envPort,
+  envPositiveInt,
+  loadConfig,
+  type CommonConfig,
+  type CommonEnv,
+} from './config.ts';
+export {
+  BotRegistry,
+  loadBots,
+  type BotConfig,
+  type BotLookup,
+  type BotSettings,
+  type RetiringBot,
+} from './bots.ts';
+export {
+  LiveBots,
+  watchBots,
+  type BotsChange,
+  type BotsReloadSettings,
+  type LiveBotsOptions,
+  type ReloadOutcome,
+} from './live-bots.ts';
+export { REDACTED, SecretRedactor } from './redact.ts';
+export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export {
+  closeConnection,
+  createProducerConnection,
+  createWorkerConnection,
+  type ConnectionOptions,
+} from './redis-connection.ts';
+export {
+  DEFAULT_JOB_OPTIONS,
+  closeQueues,
+  createQueues,
+  type CallbacksQueue,
+  type Queues,
+  type UpdatesQueue,
+} from './queue-factory.ts';
+export {
+  DEFAULT_SETTINGS,
+  InvalidSettingsError,
+  SettingsStore,
+  settingsPatchSchema,
+  type Settings,
+  type SettingsPatch,
+  type SettingsStoreOptions,
+} from './settings-store.ts';
+export {
+  runService,
+  secretsOf,
+  type RunServiceOptions,
+  type ServiceContext,
+  type ServiceDefinition,
+  type StartedService,
+} from './service/run-service.ts';
+export { OpsListener, type OpsListenerOptions } from './service/ops-listener.ts';
+export { listen } from './service/listen.ts';
+export {
+  readinessResponse,
+  type HealthBody,
+  type NotReadyReason,
+  type Readiness,
+  type ReadinessCheck,
+} from './service/readiness.ts';
 export { ConfigError, type ConfigIssue } from './errors/config-error.ts';
 export { ApiRejectedError } from './errors/api-rejected-error.ts';
 export { UpstreamUnreachableError } from './errors/upstream-unreachable-error.ts';
-export * from './settings-store.ts';
 export { createHttpAgent, HTTP_AGENT_DEFAULTS, type HttpAgentOptions } from './clients/http-agent.ts';
 export { classifyCallError, parseRetryAfter } from './clients/classify-error.ts';
 export { isRetryable, RETRY_DEFAULTS, type CallKind, type RetryOptions } from './clients/retry-policy.ts';

@@ -11,6 +11,11 @@ export interface LoggerOptions {
   level?: string;
   /** Secret values to scrub from every line (tokens are also caught by shape). */
   secrets?: Iterable<string | undefined>;
+  /**
+   * Scrub with this redactor instead (it then holds the secrets): share it with the rest of the
+   * process, so a secret added later (a reloaded bots file) is scrubbed from log lines too.
+   */
+  redactor?: SecretRedactor;
   /** Where lines go. @defaultValue stdout */
   destination?: DestinationStream;
 }
@@ -20,7 +25,7 @@ export interface LoggerOptions {
  * scrubbed by value, so a token inside an error message or URL never reaches the log.
  */
 export function createLogger(opts: LoggerOptions): Logger {
-  const redactor = new SecretRedactor(opts.secrets ?? []);
+  const redactor = opts.redactor ?? new SecretRedactor(opts.secrets ?? []);
   const destination = opts.destination ?? pino.destination({ dest: 1, sync: false });
   const scrubbing: DestinationStream = {
     write(line: string) {

@@ -1,81 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, gatewayEnv, loadConfig, workerEnv, describeEnv } from '../src/index.ts';
+import { commonEnv, envSecretList, loadConfig } from '../src/config.ts';
+import { secretsOf } from '../src/service/run-service.ts';
 
-describe('loadConfig(gatewayEnv, env)', () => {
-  it('should apply every default on an empty environment', () => {
-    const config = loadConfig(gatewayEnv, {});
-    expect(config.PORT).toBe(3000);
-    expect(config.OPS_PORT).toBe(9101);
-    expect(config.BODY_LIMIT_BYTES).toBe(1_048_576);
-    expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379/0');
-    expect(config.TELEGRAM_BOT_TOKEN).toBeUndefined();
+describe('envSecretList', () => {
+  const shape = { S: envSecretList() };
+
+  it('should read one secret, or a comma-separated rotation list in order, without blanks or repeats', () => {
+    expect(loadConfig(shape, { S: 'only' }).S).toEqual(['only']);
+    expect(loadConfig(shape, { S: ' new , old ,,new' }).S).toEqual(['new', 'old']);
   });
 
-  it('should treat empty and blank values as unset', () => {
-    expect(loadConfig(gatewayEnv, { PORT: '', MAX_BACKLOG: '   ' }).PORT).toBe(3000);
-  });
-
-  it('should coerce numbers and strip a trailing slash from URLs', () => {
-    const config = loadConfig(gatewayEnv, { PORT: '8080', TELEGRAM_API_URL: 'http://127.0.0.1:3900/' });
-    expect(config.PORT).toBe(8080);
-    expect(config.TELEGRAM_API_URL).toBe('http://127.0.0.1:3900');
-  });
-
-  it('should list every bad value in one ConfigError, one line each', () => {
-    let error: unknown;
-    try {
-      loadConfig(gatewayEnv, {
-        PORT: 'abc',
-        MAX_BACKLOG: '-1',
-        LOG_LEVEL: 'loud',
-        TELEGRAM_API_URL: 'ftp://x',
-      });
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const names = (error as ConfigError).issues.map(i => i.name).sort();
-    expect(names).toEqual(['LOG_LEVEL', 'MAX_BACKLOG', 'PORT', 'TELEGRAM_API_URL']);
-    expect((error as ConfigError).message).toContain('PORT:');
-    expect((error as ConfigError).message).toContain('"abc"');
-  });
-
-  it('should reject out-of-range ports and hostile values', () => {
-    expect(() => loadConfig(gatewayEnv, { PORT: '70000' })).toThrow(ConfigError);
-    expect(() => loadConfig(gatewayEnv, { PORT: '1e3' })).not.toThrow();
-    expect(() => loadConfig(gatewayEnv, { PORT: '3000; rm -rf /' })).toThrow(ConfigError);
-    expect(() => loadConfig(gatewayEnv, { QUEUE_PREFIX: 'a b' })).toThrow(ConfigError);
-    expect(() => loadConfig(gatewayEnv, { REDIS_URL: 'http://x' })).toThrow(ConfigError);
-  });
-
-  it('should never quote a secret value in the error', () => {
-    const secret = 'bad secret with spaces!!';
-    try {
-      loadConfig(gatewayEnv, { TELEGRAM_WEBHOOK_SECRET: secret, REDIS_URL: 'http://user:hunter2@x' });
-      expect.unreachable();
-    } catch (err) {
-      expect((err as Error).message).toContain('TELEGRAM_WEBHOOK_SECRET');
-      expect((err as Error).message).not.toContain(secret);
-      expect((err as Error).message).not.toContain('hunter2');
-    }
+  it('should be undefined when unset, blank or only commas', () => {
+    expect(loadConfig(shape, {}).S).toBeUndefined();
+    expect(loadConfig(shape, { S: '   ' }).S).toBeUndefined();
+    expect(loadConfig(shape, { S: ' , ,' }).S).toBeUndefined();
   });
 });
 
-describe('loadConfig(workerEnv, env)', () => {
-  it('should default the seed names and values', () => {
-    const config = loadConfig(workerEnv, {});
-    expect(config.ELEVENLABS_STT_MODEL_ID).toBe('scribe_v1');
-    expect(config.ELEVENLABS_TTS_MODEL_ID).toBe('eleven_turbo_v2_5');
-    expect(config.ELEVENLABS_VOICE_ID).toBe('vfaqCOvlrKi4Zp7C2IAm');
-    expect(config.ELEVENLABS_API_KEY).toBeUndefined();
-    expect(config.OPS_PORT).toBe(9102);
-  });
-});
-
-describe('describeEnv(shape)', () => {
-  it('should document every variable with its default', () => {
-    const rows = describeEnv(gatewayEnv);
-    expect(rows.find(r => r.name === 'PORT')).toMatchObject({ default: '3000' });
-    for (const row of rows) expect(row.doc.length).toBeGreaterThan(5);
+describe('secretsOf', () => {
+  it('should list each value of a rotation list on its own, so each is scrubbed from logs', () => {
+    const config = loadConfig(commonEnv, { WEBHOOK_SECRET: 'rot-new-1,rot-old-2' });
+    expect(secretsOf(config)).toEqual(expect.arrayContaining(['rot-new-1', 'rot-old-2']));
+    expect(secretsOf(config)).not.toContain('rot-new-1,rot-old-2');
   });
 });

@@ -1,19 +1,22 @@
 import { hostname } from 'node:os';
 import { Router } from '@koa/router';
-import type {
-  BotRegistry,
-  GatewayConfig,
-  Logger,
-  Queues,
-  SettingsStore,
-  TelegramClientCache,
+import {
+  OpsListener,
+  type BotLookup,
+  type Logger,
+  type Queues,
+  type SettingsStore,
+  type TelegramClientCache,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import { BacklogMonitor } from './backlog-monitor.ts';
+import { trustedProxies } from './client-address.ts';
+import type { GatewayConfig } from './env.ts';
 import { HttpServer } from './http-server.ts';
+import { FailedSecretThrottle } from './secret-throttle.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { errorTranslation } from './middleware/error-translation.ts';
 import { notFound } from './middleware/not-found.ts';
@@ -22,14 +25,13 @@ import { ReadinessProbe } from './readiness.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { cursorRunnerCallbackRoutes } from './routes/cursor-runner-callback.ts';
 import { healthRoutes } from './routes/health.ts';
-import { metricsRoutes } from './routes/metrics.ts';
 import { telegramWebhook } from './routes/telegram-webhook.ts';
 
 /** What {@link createGateway} needs; the caller creates and closes the connections. */
 export interface GatewayDeps {
   /** Validated settings (`loadConfig(gatewayEnv, env)`). */
   config: GatewayConfig;
-  bots: BotRegistry;
+  bots: BotLookup;
   /** Producer connection (`createProducerConnection`): fails fast while Redis is away. */
   redis: Redis;
   /** Queues on `redis` with prefix `config.QUEUE_PREFIX` (`createQueues`). */
@@ -58,15 +60,23 @@ export interface GatewayDeps {
   admin?: { telegram?: TelegramClientCache; settings?: SettingsStore };
 }
 
-/** A gateway: two Koa apps and their listeners. Nothing runs until {@link Gateway.start}. */
+/**
+ * A gateway: the public Koa app and listener, the admin listener and the ops listener. Nothing runs
+ * until {@link Gateway.start}.
+ */
 export interface Gateway {
-  /** Public app: webhook, callback, health, ready. */
+  /** Public app: webhook, callback, health, ready, and nothing else. */
   app: Koa;
-  /** Ops app: health, ready, metrics. */
-  opsApp: Koa;
+  /** Admin app (its own listener, never exposed): webhook registration and settings. */
+  adminApp: Koa;
+  /** Ops listener: health, ready, metrics (the same contract in every service). */
+  ops: OpsListener;
   backlog: BacklogMonitor;
-  /** Listen on `config.PORT` / `config.OPS_PORT` (0 = any free port) and start the backlog monitor. */
-  start(): Promise<{ port: number; opsPort: number }>;
+  /**
+   * Listen on `config.PORT`, `config.ADMIN_PORT` and `config.OPS_PORT` (0 = any free port) and start
+   * the backlog monitor.
+   */
+  start(): Promise<{ port: number; opsPort: number; adminPort: number }>;
   /**
    * Graceful stop: not ready, stop accepting, finish requests in flight (up to
    * `config.SHUTDOWN_GRACE_MS`), stop the backlog monitor. Connections and queues stay open: their
@@ -74,6 +84,8 @@ export interface Gateway {
    */
   stop(): Promise<void>;
 }
+
+const SERVICE = 'telegram-receiver-gateway';
 
 /** Build the gateway (side-effect free: no listener, no timer, no Redis command until start). */
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -93,9 +105,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const version = pkg.version;
 
+  const throttle = new FailedSecretThrottle({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    limit: config.AUTH_FAILURE_LIMIT,
+    windowMs: config.AUTH_FAILURE_WINDOW_SECONDS * 1000,
+    trustedProxies: config.TRUSTED_PROXIES.length > 0 ? trustedProxies(config.TRUSTED_PROXIES) : undefined,
+    onFailure: (route, outcome) => metrics.authFailure(route, outcome),
+    logger,
+  });
+
   const app = new Koa({ proxy: false });
   const publicRouter = new Router();
-  healthRoutes(publicRouter, { readiness, version });
+  healthRoutes(publicRouter, { readiness, service: SERVICE, version });
   const webhook = telegramWebhook({
     bots,
     queues,
@@ -106,6 +128,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
   });
   webhook.register(publicRouter);
   cursorRunnerCallbackRoutes(publicRouter, {
@@ -116,23 +139,27 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
   });
-  adminRoutes(publicRouter, {
-    secret: config.WEBHOOK_SECRET,
+  mount(app, publicRouter, metrics, logger);
+
+  // The operator API lives on its own listener, so the public port (the only one an Ingress routes
+  // to) cannot reach it whatever the Ingress rules say.
+  const adminApp = new Koa({ proxy: false });
+  const adminRouter = new Router();
+  adminRoutes(adminRouter, {
+    secret: config.ADMIN_SECRET ?? config.WEBHOOK_SECRET,
     bots,
     telegram: deps.admin?.telegram,
     settings: deps.admin?.settings,
     webhookBaseUrl: config.TELEGRAM_WEBHOOK_BASE_URL,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
     logger,
   });
-  mount(app, publicRouter, metrics, logger);
+  mount(adminApp, adminRouter, metrics, logger);
 
-  const opsApp = new Koa({ proxy: false });
-  const opsRouter = new Router();
-  healthRoutes(opsRouter, { readiness, version });
-  metricsRoutes(opsRouter, registry);
-  mount(opsApp, opsRouter, metrics, logger);
+  const ops = new OpsListener({ service: SERVICE, version, registry, readiness, logger });
 
   const serverOptions = {
     keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
@@ -140,38 +167,40 @@ export function createGateway(deps: GatewayDeps): Gateway {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     maxRequestsPerSocket: config.MAX_REQUESTS_PER_SOCKET,
   };
-  let servers: { main: HttpServer; ops: HttpServer } | undefined;
+  let server: HttpServer | undefined;
+  let adminServer: HttpServer | undefined;
 
   return {
     app,
-    opsApp,
+    adminApp,
+    ops,
     backlog,
     async start() {
-      if (servers !== undefined) throw new Error('gateway already started');
+      if (server !== undefined) throw new Error('gateway already started');
       await redisReady(redis, deps.startupRedisWaitMs ?? 5000);
       backlog.start();
       const koa = app.callback();
-      servers = {
-        // Webhook POSTs go straight to their handler; everything else through Koa.
-        main: new HttpServer((req, res) => {
-          const bot = webhook.match(req);
-          if (bot === null) void koa(req, res);
-          else void webhook.handle(req, res, bot);
-        }, serverOptions),
-        ops: new HttpServer(opsApp.callback(), serverOptions),
-      };
-      const [port, opsPort] = await Promise.all([
-        servers.main.listen(config.PORT, config.HOST),
-        servers.ops.listen(config.OPS_PORT, config.HOST),
+      // Webhook POSTs go straight to their handler; everything else through Koa.
+      server = new HttpServer((req, res) => {
+        const bot = webhook.match(req);
+        if (bot === null) void koa(req, res);
+        else void webhook.handle(req, res, bot);
+      }, serverOptions);
+      adminServer = new HttpServer(adminApp.callback(), serverOptions);
+      const [port, adminPort, opsPort] = await Promise.all([
+        server.listen(config.PORT, config.HOST),
+        adminServer.listen(config.ADMIN_PORT, config.ADMIN_HOST),
+        ops.listen(config.OPS_PORT, config.HOST),
       ]);
-      return { port, opsPort };
+      return { port, opsPort, adminPort };
     },
     async stop() {
       readiness.drain();
-      if (servers !== undefined) {
+      if (server !== undefined) {
         await Promise.all([
-          servers.main.close(config.SHUTDOWN_GRACE_MS),
-          servers.ops.close(config.SHUTDOWN_GRACE_MS),
+          server.close(config.SHUTDOWN_GRACE_MS),
+          adminServer?.close(config.SHUTDOWN_GRACE_MS),
+          ops.close(),
         ]);
       }
       backlog.stop();

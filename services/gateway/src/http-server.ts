@@ -5,7 +5,8 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '@telegram-receiver/core';
+import { deferContinue } from './expect-continue.ts';
 
 /** Options of {@link HttpServer}. */
 export interface HttpServerOptions {
@@ -49,12 +50,17 @@ export class HttpServer {
         connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 2))),
       },
       (req: IncomingMessage, res: ServerResponse) => {
-        this.#inFlight.add(res);
-        res.once('close', () => this.#done(res));
-        if (this.#draining) res.setHeader('Connection', 'close');
+        this.#track(res);
         handler(req, res);
       },
     );
+    // `Expect: 100-continue` is answered by the route when it starts reading the body, so a body
+    // it refuses (401, 413, 415) is never sent (see expect-continue.ts).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      this.#track(res);
+      deferContinue(req, res);
+      handler(req, res);
+    });
     this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
     this.server.maxRequestsPerSocket = opts.maxRequestsPerSocket ?? 1000;
   }
@@ -66,14 +72,7 @@ export class HttpServer {
 
   /** Listen and resolve with the bound port (port 0 = any free port). */
   async listen(port: number, host?: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+    return await listen(this.server, port, host);
   }
 
   /**
@@ -97,6 +96,12 @@ export class HttpServer {
     // Whatever is still open now is idle or past the grace period: nothing worth waiting for.
     this.server.closeAllConnections();
     await closed;
+  }
+
+  #track(res: ServerResponse): void {
+    this.#inFlight.add(res);
+    res.once('close', () => this.#done(res));
+    if (this.#draining) res.setHeader('Connection', 'close');
   }
 
   #done(res: ServerResponse): void {

@@ -1,3 +1,4 @@
+import type { Readiness, ReadinessCheck } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 
 /** Options of {@link ReadinessProbe}. */
@@ -9,16 +10,13 @@ export interface ReadinessProbeOptions {
   cacheMs?: number;
 }
 
-/** The answer of {@link ReadinessProbe.check}. */
-export type Readiness = { ready: true } | { ready: false; reason: 'redis_unavailable' | 'shutting_down' };
-
 /**
  * "Can this replica make an update durable right now?" — answered by a real write to Redis (a
  * replica that can read but not write, e.g. a read-only replica after failover, is not ready).
  * Answers are cached for `cacheMs` and concurrent checks share one probe, so Kubernetes probes and
  * load balancers polling /ready cannot hammer Redis.
  */
-export class ReadinessProbe {
+export class ReadinessProbe implements ReadinessCheck {
   readonly #redis: Redis;
   readonly #key: string;
   readonly #cacheMs: number;

@@ -1,28 +1,24 @@
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
+  OpsListener,
   QUEUE_NAMES,
   SettingsStore,
-  closeConnection,
   closeQueues,
-  createProducerConnection,
   createQueues,
-  createWorkerConnection,
   type BotConfig,
   type CallbackJobData,
   type Logger,
+  type Readiness,
   type SecretRedactor,
   type UpdateJobData,
-  type WorkerConfig,
 } from '@telegram-receiver/core';
+import pkg from '../package.json' with { type: 'json' };
+import type { WorkerConnections } from './connections.ts';
+import type { WorkerConfig } from './env.ts';
 import { LaneGate } from './lanes/lane-gate.ts';
 import { SendLedger } from './ledger/send-ledger.ts';
 import { WorkerMetrics } from './metrics.ts';
-import { createOpsServer, type ReadinessReport } from './ops/ops-server.ts';
 import { createCallbackProcessor, type CallbackJobResult } from './processors/callback-processor.ts';
 import { isLastAttempt } from './processors/job-policy.ts';
 import type { CursorRunnerPort, ElevenLabsPort, TelegramClients } from './processors/ports.ts';
@@ -33,7 +29,6 @@ import { createUpdateProcessor, type UpdateJobResult } from './processors/update
 /** The settings the worker service reads (a subset of {@link WorkerConfig}). */
 export type WorkerServiceConfig = Pick<
   WorkerConfig,
-  | 'REDIS_URL'
   | 'QUEUE_PREFIX'
   | 'OPS_PORT'
   | 'UPDATES_CONCURRENCY'
@@ -47,6 +42,8 @@ export type WorkerServiceConfig = Pick<
 /** Options of {@link createWorkerService}. */
 export interface WorkerServiceOptions {
   config: WorkerServiceConfig;
+  /** Its Redis connections (`createWorkerConnections`); the caller closes them after {@link WorkerService.stop}. */
+  connections: WorkerConnections;
   bots: { byName(name: string): BotConfig | undefined };
   /** Bot API clients, one per bot token. */
   telegram: TelegramClients;
@@ -76,7 +73,7 @@ export interface WorkerService {
   /**
    * Stop fetching, let active jobs finish within SHUTDOWN_GRACE_MS (then abandon them: their locks
    * expire and another replica takes them over, the send ledger preventing duplicates), then close
-   * every connection and the ops listener. Idempotent.
+   * the queues and the ops listener (not the connections: their owner does). Idempotent.
    */
   stop(): Promise<void>;
   readonly metrics: WorkerMetrics;
@@ -105,12 +102,11 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   const { config, logger } = opts;
   const prefix = config.QUEUE_PREFIX;
   const metrics = new WorkerMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
-  let connections: Redis[] = [];
+  const { connections } = opts;
   let workers: Worker[] = [];
   let queues: ReturnType<typeof createQueues> | undefined;
   let settings: SettingsStore | undefined;
-  let ops: Server | undefined;
-  let probe: Redis | undefined;
+  let ops: OpsListener | undefined;
   let stopping: Promise<void> | undefined;
   // Attempts running in this process, so stop() can wait for them (BullMQ's close() cannot be
   // turned into a forced close once it is waiting).
@@ -145,44 +141,31 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     };
   }
 
-  async function ready(): Promise<ReadinessReport> {
-    const checks: Record<string, string> = { worker: stopping ? 'shutting down' : 'ok' };
+  async function check(): Promise<Readiness> {
+    if (stopping) return { ready: false, reason: 'shutting_down' };
     try {
-      if (probe === undefined) throw new Error('not started');
-      await withTimeout(probe.ping(), 1000, 'redis ping');
-      checks.redis = 'ok';
+      await withTimeout(connections.probe.ping(), 1000, 'redis ping');
     } catch {
-      checks.redis = 'unreachable';
+      return { ready: false, reason: 'redis_unavailable' };
     }
-    checks.workers = workers.length > 0 && workers.every(w => w.isRunning()) ? 'ok' : 'not running';
-    return { ok: Object.values(checks).every(v => v === 'ok'), checks };
+    if (workers.length === 0) return { ready: false, reason: 'starting' };
+    return workers.every(w => w.isRunning())
+      ? { ready: true }
+      : { ready: false, reason: 'workers_not_running' };
   }
 
   async function start(): Promise<{ opsPort: number }> {
-    const connect = (name: string, autoPipelining = false) => {
-      const redis = createWorkerConnection({ url: config.REDIS_URL, name, autoPipelining });
-      // ioredis reconnects by itself; without a listener an error event would crash the process.
-      redis.on('error', (err: Error) => logger.debug({ err, connection: name }, 'redis connection error'));
-      connections.push(redis);
-      return redis;
-    };
-    // The queues' connection (BullMQ defines its ~50 scripts on it).
-    const commands = connect('worker-commands');
-    // Every job's lane, ledger, callback-state, pacing and settings commands: auto-pipelined, so the
-    // commands of the jobs running at once leave in one write instead of one each. A connection of
-    // its own, because an auto-pipeline copies every script defined on its connection.
-    const jobState = connect('worker-state', true);
-    const subscriber = connect('worker-settings');
-    probe = createProducerConnection({ url: config.REDIS_URL, name: 'worker-probe', commandTimeoutMs: 1000 });
-    probe.on('error', (err: Error) => logger.debug({ err }, 'redis probe connection error'));
-    connections.push(probe);
-
+    const { commands, state: jobState, subscriber } = connections;
     // The ops listener comes first: /health must answer while Redis is still unreachable (a liveness
     // probe would otherwise restart a pod that is only waiting), and /ready says why it is not ready.
-    ops = createOpsServer({ registry: metrics.registry, ready, logger });
-    ops.listen(opts.opsPort ?? config.OPS_PORT, opts.opsHost ?? '0.0.0.0');
-    await once(ops, 'listening');
-    const opsPort = (ops.address() as AddressInfo).port;
+    ops = new OpsListener({
+      service: 'telegram-receiver-worker',
+      version: pkg.version,
+      registry: metrics.registry,
+      readiness: { check },
+      logger,
+    });
+    const opsPort = await ops.listen(opts.opsPort ?? config.OPS_PORT, opts.opsHost ?? '0.0.0.0');
 
     queues = createQueues(commands, prefix);
     // Connection errors surface on the queues too; ioredis reconnects, so they are only worth a debug line.
@@ -231,7 +214,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       QUEUE_NAMES.updates,
       instrument(QUEUE_NAMES.updates, processUpdate),
       {
-        connection: connect('worker-updates'),
+        connection: connections.updates,
         prefix,
         concurrency: config.UPDATES_CONCURRENCY,
         autorun: false,
@@ -241,7 +224,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       QUEUE_NAMES.callbacks,
       instrument(QUEUE_NAMES.callbacks, processCallback),
       {
-        connection: connect('worker-callbacks'),
+        connection: connections.callbacks,
         prefix,
         concurrency: config.CALLBACKS_CONCURRENCY,
         autorun: false,
@@ -282,7 +265,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     // A job BullMQ fetched just before the pause can reach its processor after the check above, and
     // close(false) would wait for it without limit: the close is held to the same deadline. (A later
     // close(true) would only return that same pending close, so past the deadline we go on without
-    // it: closing the connections below ends whatever it still waits for.)
+    // it: closing the connections afterwards (their owner does) ends whatever it still waits for.)
     const closingGently = how === 'done';
     if (closingGently) {
       how = await withinGrace(Promise.all(workers.map(w => w.close(false).catch(noteCloseFailure(w)))));
@@ -298,13 +281,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     }
     await settings?.close();
     if (queues) await closeQueues(queues);
-    await Promise.all(connections.map(c => closeConnection(c)));
-    connections = [];
-    if (ops?.listening) {
-      const server = ops;
-      server.closeAllConnections();
-      await new Promise<void>(resolve => server.close(() => resolve()));
-    }
+    await ops?.close();
   }
 
   function noteCloseFailure(worker: Worker): (err: unknown) => void {

@@ -2,6 +2,7 @@ import type { Router } from '@koa/router';
 import { JOB_NAMES, callbackJobId, type Logger, type Queues } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import type { Context, Next } from 'koa';
+import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
 import { normalizeCallback } from '../callback-result.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -10,14 +11,16 @@ import { SecretCheck } from '../secret-check.ts';
 
 /** Options of {@link cursorRunnerCallbackRoutes}. */
 export interface CursorRunnerCallbackOptions {
-  /** WEBHOOK_SECRET; unset → the route answers 503 (callbacks disabled). */
-  secret: string | undefined;
+  /** WEBHOOK_SECRET (every value of a rotation list is accepted); unset → the route answers 503. */
+  secret: readonly string[] | undefined;
   queues: Queues;
   /** The producer connection under `queues` (checked before enqueueing: it does not queue offline). */
   redis: Redis;
   metrics: GatewayMetrics;
   logger: Logger;
   bodyLimit: number;
+  /** Answers wrong secrets: 401, or 429 once their address has sent too many. */
+  throttle: Pick<FailedSecretThrottle, 'refuse'>;
   retryAfterSeconds: number;
 }
 
@@ -42,11 +45,12 @@ export function cursorRunnerCallbackRoutes(router: Router, opts: CursorRunnerCal
     const headers = ctx.req.headers;
     const presented = headers['x-webhook-secret'] ?? headers['x-cursor-runner-secret'] ?? ctx.query.secret;
     if (!check.matches(presented)) {
-      throw new HttpRejection({
+      const unauthorized = new HttpRejection({
         status: 401,
         body: { error: 'Unauthorized' },
         closeConnection: mayBeLarge(ctx.req),
       });
+      throw await opts.throttle.refuse(ctx.req, 'callback', unauthorized);
     }
     await next();
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '@koa/router';
 import {
   chatLaneOf,
-  type BotRegistry,
+  type BotLookup,
   type Logger,
   type Queues,
   type TelegramUpdate,
@@ -10,6 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Context } from 'koa';
 import type { BacklogMonitor } from '../backlog-monitor.ts';
+import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
 import { sendRaw } from '../http-response.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -18,7 +19,7 @@ import { UpdateBatcher } from '../update-batcher.ts';
 
 /** Options of {@link telegramWebhook}. */
 export interface TelegramWebhookOptions {
-  bots: BotRegistry;
+  bots: BotLookup;
   queues: Queues;
   /** The producer connection (fail-fast), used for the per-chat lane write. */
   redis: Redis;
@@ -29,6 +30,8 @@ export interface TelegramWebhookOptions {
   logger: Logger;
   /** Largest accepted update in bytes. */
   bodyLimit: number;
+  /** Answers wrong secrets: 401, or 429 once their address has sent too many. */
+  throttle: Pick<FailedSecretThrottle, 'refuse'>;
   /** Retry-After (seconds) sent with 503. */
   retryAfterSeconds: number;
   /** Most updates written in one Redis batch. @defaultValue 256 */
@@ -102,12 +105,13 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     // A secret of another bot, or an unknown bot name, gets the same answer as a wrong secret, so
     // the endpoint does not reveal which bot names exist.
     if (bot === undefined || (botName !== undefined && botName !== bot.name)) {
-      throw new HttpRejection({
+      const unauthorized = new HttpRejection({
         status: 401,
         body: 'Unauthorized',
         reason: 'unauthorized',
         closeConnection: mayBeLarge(req),
       });
+      throw await opts.throttle.refuse(req, 'webhook', unauthorized);
     }
     const body = await readJsonRequest(req, bodyOptions);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -45,6 +45,8 @@ export interface RecordedCall {
 export interface Stack {
   redis: RedisServer;
   gatewayUrl: string;
+  /** The gateway's admin listener. */
+  adminUrl: string;
   sandboxUrl: string;
   workerOpsUrl: string;
   bots: BotConfig[];
@@ -104,7 +106,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const bots = [newBot('alpha'), newBot('beta')];
   const botsFile = join(dir, 'bots.json');
   await writeFile(botsFile, JSON.stringify(bots));
-  const [sandboxPort, gatewayPort, gatewayOps, workerOps] = await Promise.all([
+  const [sandboxPort, gatewayPort, gatewayOps, gatewayAdmin, workerOps] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -112,6 +115,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   ]);
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const adminUrl = `http://127.0.0.1:${gatewayAdmin}`;
   const prefix = randomName('e2e');
   const shared = {
     LOG_LEVEL: 'info',
@@ -144,7 +148,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     started.push(
       await startServiceProcess({
         entry: join(root, 'services/gateway/src/main.ts'),
-        env: { ...shared, HOST: '127.0.0.1', PORT: String(gatewayPort), OPS_PORT: String(gatewayOps) },
+        env: {
+          ...shared,
+          HOST: '127.0.0.1',
+          PORT: String(gatewayPort),
+          OPS_PORT: String(gatewayOps),
+          ADMIN_HOST: '127.0.0.1',
+          ADMIN_PORT: String(gatewayAdmin),
+        },
         readyLine: 'listening',
       }),
     );
@@ -195,6 +206,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       redis,
       gatewayUrl,
+      adminUrl,
       sandboxUrl,
       workerOpsUrl,
       bots,

@@ -28,6 +28,7 @@ import {
 import { startSandbox, type Sandbox, type SandboxCall } from '@telegram-receiver/sandbox';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
+import { closeWorkerConnections, createWorkerConnections } from '../../src/connections.ts';
 import { createWorkerService, type WorkerService } from '../../src/worker.ts';
 
 /**
@@ -275,9 +276,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
           concurrencyRetryDelayMs: 20,
           maxInlineRetryAfterSeconds: 0,
         });
+  const connections = createWorkerConnections(opts.redisUrl, logger);
   const service = createWorkerService({
+    connections,
     config: {
-      REDIS_URL: opts.redisUrl,
       QUEUE_PREFIX: prefix,
       OPS_PORT: 9102,
       UPDATES_CONCURRENCY: 8,
@@ -340,6 +342,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     },
     async close() {
       await service.stop();
+      await closeWorkerConnections(connections);
       await settings.close();
       await closeQueues(queues);
       await new Promise<void>(resolve => receiver.close(() => resolve()));

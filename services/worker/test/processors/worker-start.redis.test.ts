@@ -4,6 +4,7 @@ import { createLogger, SecretRedactor } from '@telegram-receiver/core';
 import { RedisServer, freePort, waitFor } from '@telegram-receiver/testing';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeWorkerConnections, createWorkerConnections } from '../../src/connections.ts';
 import { createWorkerService } from '../../src/worker.ts';
 
 const unused = () => Promise.reject(new Error('not used in this test'));
@@ -20,9 +21,11 @@ describe('WorkerService.start() while Redis is down', () => {
 
   it('should answer /health at once, /ready 503, and become ready when Redis comes up', async () => {
     const opsPort = await freePort();
+    const logger = createLogger({ service: 'worker-test', level: 'silent' });
+    const connections = createWorkerConnections(redis.url, logger);
     const service = createWorkerService({
+      connections,
       config: {
-        REDIS_URL: redis.url,
         QUEUE_PREFIX: 'wstart',
         OPS_PORT: opsPort,
         UPDATES_CONCURRENCY: 1,
@@ -35,7 +38,7 @@ describe('WorkerService.start() while Redis is down', () => {
       bots: { byName: () => undefined },
       telegram: { get: () => ({}) as never } as never,
       cursorRunner: { iterateAsync: unused },
-      logger: createLogger({ service: 'worker-test', level: 'silent' }),
+      logger,
       redactor: new SecretRedactor([]),
       opsHost: '127.0.0.1',
       defaultMetrics: false,
@@ -51,7 +54,7 @@ describe('WorkerService.start() while Redis is down', () => {
     expect(health).toBe(200);
     const notReady = await request(`${ops}/ready`);
     expect(notReady.statusCode).toBe(503);
-    await notReady.body.dump();
+    expect(await notReady.body.json()).toEqual({ status: 'not_ready', reason: 'redis_unavailable' });
     await redis.restart();
     await started;
     const ready = await waitFor(async () => {
@@ -61,5 +64,6 @@ describe('WorkerService.start() while Redis is down', () => {
     });
     expect(ready).toBe(true);
     await service.stop();
+    await closeWorkerConnections(connections);
   });
 });

@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import {
+  closeConnection,
+  createProducerConnection,
+  createWorkerConnection,
+  type Logger,
+} from '@telegram-receiver/core';
+
+/**
+ * The Redis connections of a worker process. Like the gateway's, they are created by `main.ts` (or
+ * a test) and handed to `createWorkerService`, which never closes them: their owner does, after
+ * `stop()`.
+ */
+export interface WorkerConnections {
+  /** The queues' connection (BullMQ defines its ~50 scripts on it). */
+  commands: Redis;
+  /**
+   * Every job's lane, ledger, callback-state, pacing and settings commands: auto-pipelined, so the
+   * commands of the jobs running at once leave in one write instead of one each. A connection of
+   * its own, because an auto-pipeline copies every script defined on its connection.
+   */
+  state: Redis;
+  /** Settings change notifications (SUBSCRIBE). */
+  subscriber: Redis;
+  /** The `updates` worker's blocking connection. */
+  updates: Redis;
+  /** The `callbacks` worker's blocking connection. */
+  callbacks: Redis;
+  /** /ready's probe: fails fast (1 s) instead of queueing while Redis is away. */
+  probe: Redis;
+}
+
+/** Open the worker's connections to `url` (they connect in the background and reconnect by themselves). */
+export function createWorkerConnections(url: string, logger: Logger): WorkerConnections {
+  const connect = (name: string, autoPipelining = false) => {
+    const redis = createWorkerConnection({ url, name, autoPipelining });
+    // ioredis reconnects by itself; without a listener an error event would crash the process.
+    redis.on('error', (err: Error) => logger.debug({ err, connection: name }, 'redis connection error'));
+    return redis;
+  };
+  const probe = createProducerConnection({ url, name: 'worker-probe', commandTimeoutMs: 1000 });
+  probe.on('error', (err: Error) => logger.debug({ err }, 'redis probe connection error'));
+  return {
+    commands: connect('worker-commands'),
+    state: connect('worker-state', true),
+    subscriber: connect('worker-settings'),
+    updates: connect('worker-updates'),
+    callbacks: connect('worker-callbacks'),
+    probe,
+  };
+}
+
+/** Close every connection of {@link createWorkerConnections}. */
+export async function closeWorkerConnections(connections: WorkerConnections): Promise<void> {
+  await Promise.all(Object.values(connections).map(c => closeConnection(c)));
+}
