@@ -13,6 +13,7 @@ export default defineConfig({
       { extends: true, test: { name: 'sandbox', include: ['packages/sandbox/**/*.test.ts'] } },
       { extends: true, test: { name: 'gateway', include: ['services/gateway/**/*.test.ts'] } },
       { extends: true, test: { name: 'worker', include: ['services/worker/**/*.test.ts'] } },
+      { extends: true, test: { name: 'metrics', include: ['services/metrics/**/*.test.ts'] } },
       { extends: true, test: { name: 'bench', include: ['bench/**/*.test.ts'] } },
       { extends: true, test: { name: 'scripts', include: ['scripts/**/*.test.ts'] } },
       // The chart's template tests (helm template; `make chart`) and the real control plane (`make k8s-e2e`).

@@ -21,7 +21,6 @@ export {
   callbackJobId,
   chatLaneOf,
   laneIndexKey,
-  laneKey,
   parkedCountKey,
   updateJobId,
   type CallbackJobData,
@@ -77,6 +76,10 @@ export {
   type Queues,
   type UpdatesQueue,
 } from './queue-factory.ts';
+export { laneListKey, laneMember, parseLaneEntry, soloMember, type LaneEntry } from './lanes/lane-keys.ts';
+export { LANE_LUA } from './lanes/lane-lua.ts';
+export { LaneWriter, encodeJobOptions, type LaneItem } from './lanes/lane-writer.ts';
+export { callbackStateKey, parseCallbackState, type CallbackState } from './callback-state-record.ts';
 export {
   DEFAULT_SETTINGS,
   InvalidSettingsError,
@@ -132,3 +135,5 @@ export {
 export { FileTooLargeError } from './clients/file-too-large-error.ts';
 export { TranscriptionEmptyError } from './clients/transcription-empty-error.ts';
 export { UnexpectedAudioFormatError } from './clients/unexpected-audio-format-error.ts';
+export { QueueStateReader, type QueueState, type QueueStateReaderOptions } from './queue-state-reader.ts';
+export { QueueStatePoller, type QueueSample, type QueueStatePollerOptions } from './queue-state-poller.ts';

@@ -3,6 +3,8 @@ import { Router } from '@koa/router';
 import {
   OpsListener,
   type BotLookup,
+  QUEUE_NAMES,
+  QueueStateReader,
   type Logger,
   type Queues,
   type SettingsStore,
@@ -92,7 +94,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, bots, redis, queues, logger, registry } = deps;
   const metrics = new GatewayMetrics({ registry, defaultMetrics: deps.defaultMetrics ?? false });
   const backlog = new BacklogMonitor({
-    queue: queues.updates,
+    reader: new QueueStateReader({ redis, prefix: config.QUEUE_PREFIX }),
+    queue: QUEUE_NAMES.updates,
     maxBacklog: config.MAX_BACKLOG,
     intervalMs: deps.backlogIntervalMs ?? 250,
     onSample: size => metrics.backlog(queues.updates.name, size),
@@ -135,6 +138,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     secret: config.WEBHOOK_SECRET,
     queues,
     redis,
+    prefix: config.QUEUE_PREFIX,
     metrics,
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,

@@ -50,7 +50,12 @@ export interface Stack {
   sandboxUrl: string;
   workerOpsUrl: string;
   bots: BotConfig[];
+  /** The first worker process. */
   worker: ServiceProcess;
+  /** Every worker process started so far (killed ones included). */
+  workers: ServiceProcess[];
+  /** Start one more worker process (its ops listener on a free port). */
+  addWorker(): Promise<ServiceProcess>;
   prefix: string;
   /** The gateway's queues on their own connection, to see when the pipeline has gone idle. */
   queues: Queues;
@@ -86,6 +91,10 @@ export interface StackOptions {
   telegramTimeoutMs?: number;
   /** The worker's CURSOR_RUNNER_TIMEOUT, in seconds. @defaultValue 2 */
   cursorRunnerTimeoutSec?: number;
+  /** Worker processes to start. @defaultValue 1 */
+  workers?: number;
+  /** Give redis-server an AOF with `appendfsync always`, so a kill -9 and restart loses nothing acknowledged. @defaultValue false */
+  appendOnly?: boolean;
 }
 
 export const WEBHOOK_SECRET = 'e2e-callback-secret-0123456789';
@@ -101,13 +110,12 @@ function newBot(name: string): BotConfig {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const redis = await RedisServer.start({ appendOnly: false });
+  const redis = await RedisServer.start({ appendOnly: opts.appendOnly ?? false, appendFsync: 'always' });
   const dir = await mkdtemp(join(tmpdir(), 'tr-e2e-'));
   const bots = [newBot('alpha'), newBot('beta')];
   const botsFile = join(dir, 'bots.json');
   await writeFile(botsFile, JSON.stringify(bots));
-  const [sandboxPort, gatewayPort, gatewayOps, gatewayAdmin, workerOps] = await Promise.all([
-    freePort(),
+  const [sandboxPort, gatewayPort, gatewayOps, gatewayAdmin] = await Promise.all([
     freePort(),
     freePort(),
     freePort(),
@@ -159,30 +167,42 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         readyLine: 'listening',
       }),
     );
-    const worker = await startServiceProcess({
-      entry: join(root, 'services/worker/src/main.ts'),
-      env: {
-        ...shared,
-        OPS_PORT: String(workerOps),
-        TELEGRAM_API_URL: opts.telegramUrl ?? sandboxUrl,
-        CURSOR_RUNNER_URL: opts.cursorRunnerUrl ?? sandboxUrl,
-        CURSOR_RUNNER_TIMEOUT: String(opts.cursorRunnerTimeoutSec ?? 2),
-        TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
-        ELEVENLABS_API_URL: opts.elevenLabsUrl ?? sandboxUrl,
-        ...(opts.telegramTimeoutMs === undefined
-          ? {}
-          : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),
-        ...(opts.elevenLabs === false ? {} : { ELEVENLABS_API_KEY: ELEVENLABS_KEY }),
-      },
-      readyLine: 'worker listening',
-    });
-    started.push(worker);
+    const workers: ServiceProcess[] = [];
+    const opsUrls: string[] = [];
+    const addWorker = async () => {
+      const opsPort = await freePort();
+      const proc = await startServiceProcess({
+        entry: join(root, 'services/worker/src/main.ts'),
+        env: {
+          ...shared,
+          OPS_PORT: String(opsPort),
+          TELEGRAM_API_URL: opts.telegramUrl ?? sandboxUrl,
+          CURSOR_RUNNER_URL: opts.cursorRunnerUrl ?? sandboxUrl,
+          CURSOR_RUNNER_TIMEOUT: String(opts.cursorRunnerTimeoutSec ?? 2),
+          TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
+          ELEVENLABS_API_URL: opts.elevenLabsUrl ?? sandboxUrl,
+          ...(opts.telegramTimeoutMs === undefined
+            ? {}
+            : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),
+          ...(opts.elevenLabs === false ? {} : { ELEVENLABS_API_KEY: ELEVENLABS_KEY }),
+        },
+        readyLine: 'worker listening',
+      });
+      started.push(proc);
+      workers.push(proc);
+      opsUrls.push(`http://127.0.0.1:${opsPort}`);
+      return proc;
+    };
+    for (let i = 0; i < (opts.workers ?? 1); i++) await addWorker();
+    const worker = workers[0]!;
 
     const settingsRedis = new Redis(redis.url);
     const settingsSub = new Redis(redis.url);
+    // Tests may kill Redis on purpose; ioredis reconnects, so its connection errors are expected.
+    for (const c of [settingsRedis, settingsSub]) c.on('error', () => undefined);
     const settings = new SettingsStore({ redis: settingsRedis, subscriber: settingsSub, prefix });
     const queues = createQueues(settingsRedis, prefix);
-    const workerOpsUrl = `http://127.0.0.1:${workerOps}`;
+    const workerOpsUrl = opsUrls[0]!;
 
     const json = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
       const res = await request(`${sandboxUrl}${path}`, {
@@ -211,6 +231,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       workerOpsUrl,
       bots,
       worker,
+      workers,
+      addWorker,
       prefix,
       queues,
       async postUpdate(update, bot = bots[0]!) {
