@@ -38,7 +38,7 @@ let gatewayUrl: string;
 let servingCA: Pem;
 let apiPort: number;
 /** Queue change → replica change, ms, per step (printed for docs/operations.md). */
-const timings: Record<string, number> = {};
+const timings: Record<string, number | string> = {};
 
 async function replicas(): Promise<number> {
   return (await kubectlJson<{ spec: { replicas: number } }>(['get', 'deployment', WORKER, '-n', NS])).spec
@@ -296,7 +296,23 @@ describe('the worker HPA on pending lanes', () => {
     expect((await hpaStatus()).desiredReplicas).toBe(5);
   });
 
-  it('should come back down when the queue drains', async () => {
+  it('should come back down when the queue drains, removing at most half the workers per grace period', async () => {
+    // The controller counts replicas added within a policy's period as not yet there: let the
+    // scale-up age past the period (the grace period, 6 s here) so the scale-down policy is what limits.
+    const periodMs = 6000;
+    await waitFor(
+      async () => {
+        const status = await kubectlJson<{ status: { lastScaleTime?: string } }>([
+          'get',
+          'hpa',
+          WORKER,
+          '-n',
+          NS,
+        ]);
+        return Date.now() - Date.parse(status.status.lastScaleTime ?? '') > periodMs + 1000;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     const [sandboxPort, workerOps] = await Promise.all([freePort(), freePort()]);
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     processes.push(
@@ -333,16 +349,19 @@ describe('the worker HPA on pending lanes', () => {
     // falls to 1 lane (one worker's worth) long before it reaches 0.
     const started = Date.now();
     let belowOneWorkerAt: number | undefined;
+    const steps: { atMs: number; replicas: number }[] = [];
     await waitFor(
       async () => {
         const [lanes, count] = await Promise.all([pendingLanesViaApiServer(), replicas()]);
         if (belowOneWorkerAt === undefined && lanes <= LANES_PER_REPLICA) belowOneWorkerAt = Date.now();
+        if (steps.at(-1)?.replicas !== count) steps.push({ atMs: Date.now() - started, replicas: count });
         return count === 1;
       },
       { timeoutMs: 120_000, intervalMs: 100, message: 'the workers did not come back down to 1' },
     );
     timings.drainStartToOneReplicaMs = Date.now() - started;
     timings.belowOneWorkerToOneReplicaMs = Date.now() - (belowOneWorkerAt ?? started);
+    timings.scaleDownSteps = steps.map(s => `${s.replicas}@${s.atMs}`).join(' ');
     await waitFor(async () => (await pendingLanesViaApiServer()) === 0, {
       timeoutMs: 120_000,
       intervalMs: 200,
@@ -350,5 +369,8 @@ describe('the worker HPA on pending lanes', () => {
     });
     expect(await replicas()).toBe(1);
     expect((await hpaStatus()).desiredReplicas).toBe(1);
+    // 5 → 2 (int(5 × 50 %) left), then 1 once that removal is older than the period.
+    expect(steps.map(s => s.replicas)).toEqual([5, 2, 1]);
+    expect(steps[2]!.atMs - steps[1]!.atMs).toBeGreaterThanOrEqual(periodMs - 1000);
   });
 });
