@@ -23,8 +23,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await helm(['uninstall', RELEASE, '-n', NAMESPACE, '--no-hooks']).catch(() => undefined);
-  await kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=false']);
+  // The release (failed: its hook never finished) still owns cluster-wide objects such as the
+  // APIService: remove them before the next file installs its own.
+  await helm(['uninstall', RELEASE, '-n', NAMESPACE, '--no-hooks', '--wait', '--timeout', '60s']);
+  await kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=60s']);
 });
 
 function renderedOne(kind: string, suffix: string): K8sObject {

@@ -240,7 +240,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of processes.reverse()) await p.stop();
   await helm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '60s']).catch(() => undefined);
-  await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
+  await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=60s']);
   await redis?.close();
   certs.cleanup();
   if (Object.keys(timings).length > 0) console.log(`HPA timings (ms): ${JSON.stringify(timings)}`);

@@ -71,7 +71,7 @@ describe.each(CI_FILES)('helm install -f ci/%s', file => {
   const common = [RELEASE, CHART_DIR, '-n', namespace, '-f', valuesFile, '--no-hooks', '--timeout', '60s'];
 
   afterAll(async () => {
-    await kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
+    await kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=true', '--timeout=60s']);
   });
 
   it('should create every rendered object as rendered, and the controllers should act on them', async () => {
