@@ -45,6 +45,7 @@ export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
   'ADMIN_SECRET',
   'ELEVENLABS_API_KEY',
   'REDIS_URL',
+  'REDIS_SENTINEL_PASSWORD',
 ]);
 
 /** The variables every service reads: runtime, Redis, bots, shared secret, shutdown. */
@@ -59,6 +60,38 @@ export const commonEnv = {
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .default('redis://127.0.0.1:6379/0')
     .describe('Redis for queues, dedup, lanes and settings. Use maxmemory-policy noeviction and AOF.'),
+  REDIS_SENTINELS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v ?? '')
+        .split(',')
+        .map(e => e.trim())
+        .filter(e => e !== '');
+      if (list.length === 0) return undefined;
+      const nodes = list.map(entry => {
+        const match = /^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(entry);
+        const port = Number(match?.[2]);
+        if (match === null || port < 1 || port > 65535) return undefined;
+        return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+      });
+      if (nodes.some(n => n === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of host:port' });
+        return z.NEVER;
+      }
+      return nodes as { host: string; port: number }[];
+    })
+    .describe(
+      'Redis Sentinel: host:port of the sentinels, comma-separated; the master is asked of them (REDIS_URL then gives only password, db and TLS).',
+    ),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ - only')
+    .default('mymaster')
+    .describe('The master name the sentinels monitor.'),
+  REDIS_SENTINEL_PASSWORD: envOptionalSecret().describe(
+    'Password of the sentinels themselves (secret), if any.',
+  ),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}-]{1,64}$/, 'letters, digits, _ - { } only')

@@ -66,6 +66,8 @@ export {
   closeConnection,
   createProducerConnection,
   createWorkerConnection,
+  redisEndpointOf,
+  type RedisEndpoint,
   type ConnectionOptions,
 } from './redis-connection.ts';
 export {

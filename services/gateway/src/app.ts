@@ -132,6 +132,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     throttle,
+    replicas: { count: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS },
   });
   webhook.register(publicRouter);
   cursorRunnerCallbackRoutes(publicRouter, {

@@ -60,6 +60,18 @@ export const gatewayEnv = {
     .max(1000)
     .default(1000)
     .describe('How long /ready caches its Redis probe.'),
+  REDIS_WAIT_REPLICAS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16)
+    .default(0)
+    .describe(
+      'Replicas that must hold an update before its 200 (Redis WAIT): 1 with Sentinel, so an acknowledged update survives a failover.',
+    ),
+  REDIS_WAIT_TIMEOUT_MS: envPositiveInt(1000, 60_000).describe(
+    'How long the webhook waits for REDIS_WAIT_REPLICAS; fewer acknowledgements → 503 + Retry-After.',
+  ),
   AUTH_FAILURE_LIMIT: envPositiveInt(10, 1_000_000).describe(
     'Wrong webhook, callback or admin secrets one address may send per window before it gets 429 (cluster-wide).',
   ),

@@ -12,6 +12,7 @@ import {
   createQueues,
   createWorkerConnection,
   loadBots,
+  redisEndpointOf,
   runService,
   watchBots,
 } from '@telegram-receiver/core';
@@ -38,7 +39,7 @@ await runService({
     // Commands issued in the same tick (callback enqueues, probes) share one socket write. The webhook
     // does not depend on it: UpdateBatcher already writes each tick's updates with one call.
     const redis = createProducerConnection({
-      url: config.REDIS_URL,
+      ...redisEndpointOf(config),
       name: 'gateway-producer',
       autoPipelining: config.REDIS_AUTO_PIPELINING,
     });
@@ -63,7 +64,7 @@ await runService({
     const telegram = new TelegramClientCache({ baseUrl: config.TELEGRAM_API_URL, agent, logger });
     // BOTS_FILE is watched: rotated tokens and webhook secrets take effect without a restart.
     const bots = await watchBots({ config, initial: initialBots, redactor, clients: telegram, logger });
-    const subscriber = createWorkerConnection({ url: config.REDIS_URL, name: 'gateway-settings' });
+    const subscriber = createWorkerConnection({ ...redisEndpointOf(config), name: 'gateway-settings' });
     subscriber.on('error', (err: Error) => logger.debug({ err }, 'settings subscriber error'));
     const settings = new SettingsStore({ redis, subscriber, prefix: config.QUEUE_PREFIX, logger });
     settings

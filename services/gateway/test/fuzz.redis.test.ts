@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { updateJobId } from '@telegram-receiver/core';
-import { RedisServer } from '@telegram-receiver/testing';
+import { RedisServer, seededRandom } from '@telegram-receiver/testing';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_A, BOT_B, messageUpdate, startGateway, type TestGateway } from './harness.ts';
@@ -31,18 +31,6 @@ afterAll(async () => {
   await tg.close();
   await server.close();
 });
-
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   path: string;
@@ -237,7 +225,7 @@ function memory(): { heap: number; rss: number } {
 
 describe('POST /telegram/webhook (fuzz)', () => {
   it(`should answer thousands of hostile requests well-formed, store every 200, and keep memory flat (seed ${SEED})`, async () => {
-    const rand = prng(SEED);
+    const rand = seededRandom(SEED);
     const warm = await runCases(500, rand, 0);
     expect(warm.errors, `seed ${SEED}`).toEqual([]);
     const before = memory();

@@ -1,12 +1,7 @@
 // src/main.ts as a real child process on free ports, for the tests that need the whole process
 // (signals, several replicas, the bots file watched).
 import { fileURLToPath } from 'node:url';
-import {
-  freePort,
-  startServiceProcess,
-  type RedisServer,
-  type ServiceProcess,
-} from '@telegram-receiver/testing';
+import { freePort, startServiceProcess, type ServiceProcess } from '@telegram-receiver/testing';
 
 const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -19,9 +14,9 @@ export interface GatewayProcess {
   url: string;
 }
 
-/** Start a gateway process on `server` with free ports, `LOG_LEVEL` info and `env` on top. */
+/** Start a gateway process on `server` (a RedisServer, or any URL) with free ports, `LOG_LEVEL` info and `env` on top. */
 export async function startGatewayProcess(
-  server: RedisServer,
+  server: { url: string },
   env: Record<string, string>,
 ): Promise<GatewayProcess> {
   const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];

@@ -340,3 +340,17 @@ describe('POST /telegram/webhook (Redis down at start-up)', () => {
     }
   });
 });
+
+describe('POST /telegram/webhook with REDIS_WAIT_REPLICAS', () => {
+  it('should answer 503 + Retry-After when fewer replicas than asked hold the update in time', async () => {
+    const strict = await startGateway(server, { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '50' });
+    try {
+      // This redis-server has no replica: WAIT 1 answers 0.
+      const answer = await postUpdate(strict, messageUpdate(9001));
+      expect(answer.status).toBe(503);
+      expect(answer.headers['retry-after']).toBe(String(strict.config.RETRY_AFTER_SECONDS));
+    } finally {
+      await strict.close();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import {
   TelegramClientCache,
   createHttpAgent,
   loadBots,
+  redisEndpointOf,
   runService,
   watchBots,
 } from '@telegram-receiver/core';
@@ -71,7 +72,7 @@ await runService({
             voiceId: config.ELEVENLABS_VOICE_ID,
             logger,
           });
-    const connections = createWorkerConnections(config.REDIS_URL, logger);
+    const connections = createWorkerConnections(redisEndpointOf(config), logger);
     const service = createWorkerService({
       config,
       connections,

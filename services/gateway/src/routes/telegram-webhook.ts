@@ -36,6 +36,8 @@ export interface TelegramWebhookOptions {
   retryAfterSeconds: number;
   /** Most updates written in one Redis batch. @defaultValue 256 */
   maxBatch?: number;
+  /** Replicas that must acknowledge a batch before its 200s (REDIS_WAIT_REPLICAS). @defaultValue none */
+  replicas?: { count: number; timeoutMs: number };
 }
 
 /** The webhook: one handler, reachable straight from node:http (hot path) or through Koa. */
@@ -73,6 +75,7 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     prefix: opts.prefix,
     maxBatch: opts.maxBatch,
     onBatch: size => metrics.batchSize(size),
+    ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
   });
   const bodyOptions: JsonBodyOptions = {
     limit: opts.bodyLimit,

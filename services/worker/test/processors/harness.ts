@@ -279,7 +279,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
           concurrencyRetryDelayMs: 20,
           maxInlineRetryAfterSeconds: 0,
         });
-  const connections = createWorkerConnections(opts.redisUrl, logger);
+  const connections = createWorkerConnections({ url: opts.redisUrl }, logger);
   const service = createWorkerService({
     connections,
     config: {
