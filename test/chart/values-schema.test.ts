@@ -38,6 +38,14 @@ describe('values.schema.json', () => {
     expect((err as Error).message).toMatch(/autoscaling\.mode|mode/);
   });
 
+  it('should refuse a sentinel that is not host:port', async () => {
+    await expect(
+      renderChart({
+        redis: { enabled: false, externalUrl: 'redis://r:6379', sentinel: { sentinels: ['r; rm'] } },
+      }),
+    ).rejects.toThrow(/sentinels/);
+  });
+
   it('should refuse a hostile queue prefix and a malformed bot entry', async () => {
     await expect(renderChart({ config: { queuePrefix: 'tr x;rm -rf' } })).rejects.toThrow(/queuePrefix/);
     await expect(renderChart({ secrets: { bots: [{ name: 'a', token: 't' }] } })).rejects.toThrow(

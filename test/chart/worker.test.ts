@@ -66,6 +66,25 @@ describe('worker', () => {
     );
   });
 
+  it('should pass an external Redis behind Sentinel, the sentinel password from the Secret', async () => {
+    const objects = await renderChart({
+      redis: {
+        enabled: false,
+        externalUrl: 'redis://:pw@ignored:6379/0',
+        sentinel: { sentinels: ['s0:26379', 's1:26379'], masterName: 'main' },
+      },
+    });
+    const c = one(objects, 'Deployment', '-worker').spec!.template!.spec.containers[0]!;
+    expect(envOf(c)).toMatchObject({ REDIS_SENTINELS: 's0:26379,s1:26379', REDIS_SENTINEL_MASTER: 'main' });
+    expect(c.env!.find(e => e.name === 'REDIS_SENTINEL_PASSWORD')!.valueFrom).toEqual({
+      secretKeyRef: {
+        name: 'tr-telegram-receiver-redis-url',
+        key: 'REDIS_SENTINEL_PASSWORD',
+        optional: true,
+      },
+    });
+  });
+
   it('should render a KEDA ScaledObject with the same signal and behavior instead of the HPA in keda mode', async () => {
     const objects = await renderChart({ autoscaling: { mode: 'keda' } });
     expect(kinds(objects, 'HorizontalPodAutoscaler').map(h => h.metadata.name)).toEqual([

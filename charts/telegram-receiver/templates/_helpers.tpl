@@ -102,6 +102,18 @@ securityContext:
     secretKeyRef:
       name: {{ default (include "tr.componentName" (dict "root" . "component" "redis-url")) .Values.redis.existingSecret }}
       key: {{ if .Values.redis.existingSecret }}{{ .Values.redis.urlKey }}{{ else }}REDIS_URL{{ end }}
+{{- with .Values.redis.sentinel.sentinels }}
+- name: REDIS_SENTINELS
+  value: {{ join "," . | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ $.Values.redis.sentinel.masterName | quote }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "tr.componentName" (dict "root" $ "component" "redis-url")) $.Values.redis.existingSecret }}
+      key: {{ $.Values.redis.sentinel.passwordKey }}
+      optional: true
+{{- end }}
 {{- end }}
 {{- end -}}
 
