@@ -7,7 +7,7 @@ import {
   profile,
   requireHealthy,
   updateBody
-} from "./shared-NLNMK56M.js";
+} from "./shared-MMMLZ6XG.js";
 
 // k6/scenarios/delivery.ts
 import { check, sleep } from "k6";

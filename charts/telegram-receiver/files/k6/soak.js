@@ -3,12 +3,12 @@ import {
   callback,
   health,
   webhookScenario
-} from "./shared-RVG224QY.js";
+} from "./shared-V6FGDIID.js";
 import {
   optionsFor,
   profile,
   requireHealthy
-} from "./shared-NLNMK56M.js";
+} from "./shared-MMMLZ6XG.js";
 
 // k6/soak.ts
 var options = optionsFor("soak");

@@ -7,7 +7,7 @@ import {
   postCallback,
   postUpdate,
   updateBody
-} from "./shared-NLNMK56M.js";
+} from "./shared-MMMLZ6XG.js";
 
 // k6/scenarios/webhook.ts
 import exec from "k6/execution";

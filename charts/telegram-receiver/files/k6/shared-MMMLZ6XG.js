@@ -2,7 +2,7 @@
 
 // k6/profiles.json
 var profiles_default = {
-  $comment: "Load profiles and thresholds, the one source for k6's options (k6/lib/profiles.ts) and our own open-loop generator (bench/load-smoke.ts). Threshold expressions use k6's syntax; durations are k6 duration strings. The seed's webhook target is p95 < 200 ms; ours are stricter (p95 < 50 ms at average load). Delivery is update sent -> the reply's sendMessage recorded by the sandbox.",
+  $comment: "Load profiles and thresholds, the one source for k6's options (k6/lib/profiles.ts) and our own open-loop generator (bench/load-smoke.ts). Threshold expressions use k6's syntax; durations are k6 duration strings. The seed's webhook target is p95 < 200 ms; ours are stricter (p95 < 50 ms at average load). Delivery is update sent -> the reply's sendMessage recorded by the sandbox. Replies leave at most ~30 messages/s per bot (Telegram's pacing), so profiles that check delivery stay below that rate; stress, spike and soak check the webhook only.",
   profiles: {
     smoke: {
       description: "A few updates a second for a short while: does everything answer, and is every reply delivered?",
@@ -45,24 +45,33 @@ var profiles_default = {
       }
     },
     "average-load": {
-      description: "A typical busy hour: ramp up over ~10 % of the run (time to warm up or scale), hold, ramp down.",
+      description: "A busy bot's typical hour: ramp up over ~10 % of the run (time to warm up or scale), hold, ramp down; below the per-bot reply pacing so every reply can be delivered.",
       chats: 1e6,
       scenarios: {
         webhook: {
           executor: "ramping-arrival-rate",
-          startRate: 10,
+          startRate: 2,
           timeUnit: "1s",
-          preAllocatedVUs: 10,
-          maxVUs: 100,
+          preAllocatedVUs: 5,
+          maxVUs: 50,
           stages: [
-            { target: 200, duration: "2s" },
-            { target: 200, duration: "15s" },
-            { target: 0, duration: "2s" }
+            {
+              target: 25,
+              duration: "2s"
+            },
+            {
+              target: 25,
+              duration: "15s"
+            },
+            {
+              target: 0,
+              duration: "2s"
+            }
           ]
         },
         callback: {
           executor: "constant-arrival-rate",
-          rate: 10,
+          rate: 5,
           timeUnit: "1s",
           duration: "19s",
           preAllocatedVUs: 2,
@@ -90,11 +99,26 @@ var profiles_default = {
           preAllocatedVUs: 50,
           maxVUs: 500,
           stages: [
-            { target: 1e3, duration: "1m" },
-            { target: 1e3, duration: "3m" },
-            { target: 2e3, duration: "1m" },
-            { target: 2e3, duration: "3m" },
-            { target: 0, duration: "1m" }
+            {
+              target: 1e3,
+              duration: "1m"
+            },
+            {
+              target: 1e3,
+              duration: "3m"
+            },
+            {
+              target: 2e3,
+              duration: "1m"
+            },
+            {
+              target: 2e3,
+              duration: "3m"
+            },
+            {
+              target: 0,
+              duration: "1m"
+            }
           ]
         }
       },
@@ -115,11 +139,26 @@ var profiles_default = {
           preAllocatedVUs: 50,
           maxVUs: 1e3,
           stages: [
-            { target: 10, duration: "30s" },
-            { target: 3e3, duration: "10s" },
-            { target: 3e3, duration: "1m" },
-            { target: 10, duration: "10s" },
-            { target: 10, duration: "1m" }
+            {
+              target: 10,
+              duration: "30s"
+            },
+            {
+              target: 3e3,
+              duration: "10s"
+            },
+            {
+              target: 3e3,
+              duration: "1m"
+            },
+            {
+              target: 10,
+              duration: "10s"
+            },
+            {
+              target: 10,
+              duration: "1m"
+            }
           ]
         }
       },
@@ -140,9 +179,18 @@ var profiles_default = {
           preAllocatedVUs: 20,
           maxVUs: 200,
           stages: [
-            { target: 200, duration: "5m" },
-            { target: 200, duration: "4h" },
-            { target: 0, duration: "5m" }
+            {
+              target: 200,
+              duration: "5m"
+            },
+            {
+              target: 200,
+              duration: "4h"
+            },
+            {
+              target: 0,
+              duration: "5m"
+            }
           ]
         },
         health: {
