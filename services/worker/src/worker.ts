@@ -37,7 +37,8 @@ export type WorkerServiceConfig = Pick<
   | 'TELEGRAM_WEBHOOK_BASE_URL'
   | 'CURSOR_RUNNER_CALLBACK_URL'
   | 'ELEVENLABS_CONCURRENCY'
->;
+> &
+  Partial<Pick<WorkerConfig, 'TELEGRAM_BOT_MESSAGES_PER_SECOND'>>;
 
 /** Options of {@link createWorkerService}. */
 export interface WorkerServiceOptions {
@@ -97,6 +98,12 @@ export function callbackUrlOf(
  * that kills its worker every time is moved to `failed` after 5 crashes.
  */
 export const RECOVERY_OPTIONS = { lockDuration: 5000, stalledInterval: 4000, maxStalledCount: 5 } as const;
+
+/** A bot's send pace from TELEGRAM_BOT_MESSAGES_PER_SECOND (a second's worth may go at once). */
+function botPace(config: WorkerServiceConfig): Pick<SendPacerOptions, 'bot'> {
+  const rate = config.TELEGRAM_BOT_MESSAGES_PER_SECOND;
+  return rate === undefined ? {} : { bot: { intervalMs: Math.ceil(1000 / rate), burst: rate } };
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -203,7 +210,9 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
             }),
           );
     const pacer =
-      opts.pacing === false ? undefined : new SendPacer({ redis: jobState, prefix, ...(opts.pacing ?? {}) });
+      opts.pacing === false
+        ? undefined
+        : new SendPacer({ redis: jobState, prefix, ...botPace(config), ...(opts.pacing ?? {}) });
     const common = {
       bots: opts.bots,
       telegram: opts.telegram,
