@@ -49,6 +49,8 @@ export interface ProfileReport {
   outcomes: ThresholdOutcome[];
   /** Threshold metrics only k6 measures (other scenarios than the webhook's). */
   notMeasured: string[];
+  /** How late our generator itself sent, p95 ms: high means the machine, not the server, was busy. */
+  sendLagP95Ms: number;
 }
 
 interface DevStack {
@@ -196,6 +198,7 @@ async function runProfile(
     delivery: delivery.summary(),
     outcomes,
     notMeasured,
+    sendLagP95Ms: load.sendLag?.p95 ?? 0,
   };
 }
 
@@ -226,7 +229,9 @@ export async function runLoadSmoke(opts: LoadSmokeOptions = {}): Promise<Profile
         );
       }
       if (report.notMeasured.length > 0) log(`  k6 only: ${report.notMeasured.join(', ')}`);
-      log(`  sent ${report.sent}, 2xx ${report.ok}, delivered ${report.delivered}`);
+      log(
+        `  sent ${report.sent}, 2xx ${report.ok}, delivered ${report.delivered}; generator send lag p95 ${report.sendLagP95Ms.toFixed(1)} ms`,
+      );
     }
     return reports;
   } finally {
