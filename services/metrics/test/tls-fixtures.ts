@@ -44,8 +44,8 @@ export class CertFactory {
     return { cert: readFileSync(`${base}.crt`, 'utf8'), key: readFileSync(`${base}.key`, 'utf8') };
   }
 
-  /** A leaf signed by `ca`: a client certificate, or a server one for 127.0.0.1. */
-  leaf(ca: Pem, cn: string, usage: 'client' | 'server'): Pem {
+  /** A leaf signed by `ca`: a client certificate, or a server one for `sans` (default 127.0.0.1). */
+  leaf(ca: Pem, cn: string, usage: 'client' | 'server', sans: string[] = ['IP:127.0.0.1']): Pem {
     const base = join(this.dir, `leaf-${this.#n++}`);
     writeFileSync(`${base}.ca.crt`, ca.cert);
     writeFileSync(`${base}.ca.key`, ca.key);
@@ -53,7 +53,7 @@ export class CertFactory {
       `${base}.ext`,
       usage === 'client'
         ? 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n'
-        : 'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nsubjectAltName=IP:127.0.0.1\n',
+        : `extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nsubjectAltName=${sans.join(',')}\n`,
     );
     execFileSync(
       'openssl',
