@@ -54,10 +54,16 @@ lint: $(DEPS_STAMP) ## eslint (type-aware) and prettier
 format: $(DEPS_STAMP) ## rewrite files with prettier
 	npx prettier --write .
 
+.PHONY: unused
+unused: $(DEPS_STAMP) ## unused files, exports and dependencies (knip), import cycles (dependency-cruiser)
+	npx knip
+	npx depcruise --config .dependency-cruiser.cjs packages services scripts bench
+
 .PHONY: ci
-ci: ## everything CI checks: lint, type-check, tests
+ci: ## everything CI checks: lint, type-check, unused code and cycles, tests
 	$(MAKE) lint
 	$(MAKE) typecheck
+	$(MAKE) unused
 	$(MAKE) test
 
 .PHONY: dev
@@ -75,3 +81,5 @@ bench: $(DEPS_STAMP) ## benchmarks against the anchors (raw node:http, grammY, t
 .PHONY: docs
 docs: $(DEPS_STAMP) ## regenerate docs/configuration.md from the env schemas
 	node scripts/config-doc.ts
+
+include mk/observe.mk

@@ -20,8 +20,10 @@ export {
   UPDATE_DEDUP_TTL_MS,
   callbackJobId,
   chatLaneOf,
+  /** @public the lane mechanism keeps it, the metrics service reads it */
   laneIndexKey,
   laneKey,
+  /** @public the lane mechanism keeps it, the metrics service reads it */
   parkedCountKey,
   updateJobId,
   type CallbackJobData,
@@ -31,9 +33,6 @@ export {
   type UpdateJobData,
 } from './job-contracts.ts';
 export {
-  BOT_NAME_PATTERN,
-  SECRET_ENV_VARS,
-  TELEGRAM_SECRET_PATTERN,
   commonEnv,
   describeEnv,
   envHttpUrl,
@@ -45,7 +44,7 @@ export {
   type CommonEnv,
 } from './config.ts';
 export { BotRegistry, loadBots, type BotConfig, type BotSettings } from './bots.ts';
-export { REDACTED, SecretRedactor } from './redact.ts';
+export { SecretRedactor } from './redact.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   closeConnection,
@@ -62,22 +61,29 @@ export {
   type UpdatesQueue,
 } from './queue-factory.ts';
 export {
-  DEFAULT_SETTINGS,
   InvalidSettingsError,
   SettingsStore,
-  settingsPatchSchema,
   type Settings,
   type SettingsPatch,
   type SettingsStoreOptions,
 } from './settings-store.ts';
 export {
   runService,
-  secretsOf,
   type RunServiceOptions,
   type ServiceContext,
   type ServiceDefinition,
   type StartedService,
 } from './service/run-service.ts';
+export {
+  annotateActiveSpan,
+  bullmqTelemetry,
+  hashChatId,
+  inProducerSpan,
+  inSpan,
+  inTraceOf,
+  traceCarrier,
+} from './tracing/trace-context.ts';
+export { startTracing, stopTracing } from './tracing/start-tracing.ts';
 export { OpsListener, type OpsListenerOptions } from './service/ops-listener.ts';
 export { listen } from './service/listen.ts';
 export {
@@ -90,9 +96,9 @@ export {
 export { ConfigError, type ConfigIssue } from './errors/config-error.ts';
 export { ApiRejectedError } from './errors/api-rejected-error.ts';
 export { UpstreamUnreachableError } from './errors/upstream-unreachable-error.ts';
-export { createHttpAgent, HTTP_AGENT_DEFAULTS, type HttpAgentOptions } from './clients/http-agent.ts';
+export { createHttpAgent, type HttpAgentOptions } from './clients/http-agent.ts';
 export { classifyCallError, parseRetryAfter } from './clients/classify-error.ts';
-export { isRetryable, RETRY_DEFAULTS, type CallKind, type RetryOptions } from './clients/retry-policy.ts';
+export { isRetryable, type CallKind, type RetryOptions } from './clients/retry-policy.ts';
 export {
   TelegramClient,
   TELEGRAM_MAX_DOWNLOAD_BYTES,

@@ -1,5 +1,6 @@
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { bullmqTelemetry } from './tracing/trace-context.ts';
 import { QUEUE_NAMES, type CallbackJobData, type JobName, type UpdateJobData } from './job-contracts.ts';
 
 /**
@@ -23,9 +24,12 @@ export interface Queues {
   callbacks: CallbacksQueue;
 }
 
-/** Open both queues. The caller owns `connection` and closes it after {@link closeQueues}. */
+/**
+ * Open both queues (with BullMQ's telemetry when tracing is on, so `add` opens a producer span and
+ * stores the trace in the job). The caller owns `connection` and closes it after {@link closeQueues}.
+ */
 export function createQueues(connection: Redis, prefix: string): Queues {
-  const common = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
+  const common = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS, telemetry: bullmqTelemetry() };
   return {
     updates: new Queue<UpdateJobData, unknown, JobName>(QUEUE_NAMES.updates, common),
     callbacks: new Queue<CallbackJobData, unknown, JobName>(QUEUE_NAMES.callbacks, common),

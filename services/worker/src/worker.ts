@@ -4,6 +4,8 @@ import {
   OpsListener,
   QUEUE_NAMES,
   SettingsStore,
+  annotateActiveSpan,
+  bullmqTelemetry,
   closeQueues,
   createQueues,
   type BotConfig,
@@ -118,6 +120,11 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     fn: (job: Job<D, R, string>, token?: string) => Promise<R>,
   ): (job: Job<D, R, string>, token?: string) => Promise<R> {
     return async (job, token) => {
+      // On BullMQ's consumer span of this attempt: the attempt and how long the job waited for it.
+      annotateActiveSpan({
+        'telegram_receiver.attempt': job.attemptsMade + 1,
+        'telegram_receiver.wait_ms': Math.max(0, Date.now() - job.timestamp),
+      });
       const end = metrics.jobDuration.startTimer({ queue });
       const attempt = fn(job, token);
       inFlight.add(attempt);
@@ -215,6 +222,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       instrument(QUEUE_NAMES.updates, processUpdate),
       {
         connection: connections.updates,
+        telemetry: bullmqTelemetry(),
         prefix,
         concurrency: config.UPDATES_CONCURRENCY,
         autorun: false,
@@ -225,6 +233,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       instrument(QUEUE_NAMES.callbacks, processCallback),
       {
         connection: connections.callbacks,
+        telemetry: bullmqTelemetry(),
         prefix,
         concurrency: config.CALLBACKS_CONCURRENCY,
         autorun: false,

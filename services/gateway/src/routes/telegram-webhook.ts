@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '@koa/router';
 import {
+  JOB_NAMES,
   chatLaneOf,
+  inProducerSpan,
   type BotRegistry,
   type Logger,
   type Queues,
@@ -15,6 +17,7 @@ import { sendRaw } from '../http-response.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { mayBeLarge, readJsonRequest, type JsonBodyOptions } from '../middleware/json-body.ts';
 import { UpdateBatcher } from '../update-batcher.ts';
+import { annotateUpdateSpan } from '../update-span.ts';
 
 /** Options of {@link telegramWebhook}. */
 export interface TelegramWebhookOptions {
@@ -131,10 +134,13 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
       throw notDurable(bot.name, new Error(`Redis connection is ${redis.status}`));
     }
     const update = body as TelegramUpdate;
+    annotateUpdateSpan(bot.name, update, botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`);
     const start = performance.now();
     let isNew: boolean;
     try {
-      isNew = await batcher.submit({ bot: bot.name, updateId, update, lane: chatLaneOf(update) });
+      isNew = await inProducerSpan(opts.queues.updates.name, JOB_NAMES.telegramUpdate, trace =>
+        batcher.submit({ bot: bot.name, updateId, update, lane: chatLaneOf(update), trace }),
+      );
     } catch (err) {
       throw notDurable(bot.name, err);
     }

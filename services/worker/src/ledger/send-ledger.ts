@@ -1,3 +1,4 @@
+import { annotateActiveSpan } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 
 /** Options of {@link SendLedger}. */
@@ -99,6 +100,8 @@ export class SendLedger {
     if (claim.value === null) {
       if (stored.status === 'fulfilled' && stored.value !== null && record) await this.#redis.del(record.key);
       const previous = await this.#redis.get(redisKey);
+      // The step (the part of the key after the update) says which send a retry did not repeat.
+      annotateActiveSpan({ 'telegram_receiver.ledger.skipped': key.split(':').slice(2).join(':') || key });
       return { status: 'skipped', previous: previous === 'done' ? 'done' : 'pending' };
     }
     if (stored.status === 'rejected') {

@@ -1,3 +1,4 @@
+import { inSpan } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.ts';
 
@@ -88,7 +89,10 @@ export class SendPacer {
 
   /** Wait for the next slot of this chat. */
   async wait(bot: string, chatId: number): Promise<void> {
-    const ms = await this.reserve(bot, chatId);
-    if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms));
+    await inSpan('pacing wait', { 'telegram.bot': bot }, async span => {
+      const ms = await this.reserve(bot, chatId);
+      span?.setAttribute('telegram_receiver.wait_ms', ms);
+      if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms));
+    });
   }
 }

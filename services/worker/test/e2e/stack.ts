@@ -48,6 +48,7 @@ export interface Stack {
   sandboxUrl: string;
   workerOpsUrl: string;
   bots: BotConfig[];
+  gateway: ServiceProcess;
   worker: ServiceProcess;
   prefix: string;
   /** The gateway's queues on their own connection, to see when the pipeline has gone idle. */
@@ -84,6 +85,8 @@ export interface StackOptions {
   telegramTimeoutMs?: number;
   /** The worker's CURSOR_RUNNER_TIMEOUT, in seconds. @defaultValue 2 */
   cursorRunnerTimeoutSec?: number;
+  /** Load the tracing bootstrap in the gateway and the worker, exporting OTLP/HTTP JSON here. */
+  otlpEndpoint?: string;
 }
 
 export const WEBHOOK_SECRET = 'e2e-callback-secret-0123456789';
@@ -122,7 +125,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     WEBHOOK_SECRET,
     TELEGRAM_API_URL: sandboxUrl,
     SHUTDOWN_GRACE_MS: '3000',
+    ...(opts.otlpEndpoint === undefined
+      ? {}
+      : {
+          OTEL_EXPORTER_OTLP_ENDPOINT: opts.otlpEndpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_BSP_SCHEDULE_DELAY: '100',
+        }),
   };
+  const nodeArgs = opts.otlpEndpoint === undefined ? [] : ['--import', '@telegram-receiver/core/register'];
   const started: ServiceProcess[] = [];
   const stopAll = async () => {
     for (const proc of started.reverse()) await proc.stop();
@@ -141,17 +152,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         readyLine: 'listening',
       }),
     );
-    started.push(
-      await startServiceProcess({
-        entry: join(root, 'services/gateway/src/main.ts'),
-        env: { ...shared, HOST: '127.0.0.1', PORT: String(gatewayPort), OPS_PORT: String(gatewayOps) },
-        readyLine: 'listening',
-      }),
-    );
+    const gateway = await startServiceProcess({
+      entry: join(root, 'services/gateway/src/main.ts'),
+      env: {
+        ...shared,
+        OTEL_SERVICE_NAME: 'telegram-receiver-gateway',
+        HOST: '127.0.0.1',
+        PORT: String(gatewayPort),
+        OPS_PORT: String(gatewayOps),
+      },
+      nodeArgs,
+      readyLine: 'listening',
+    });
+    started.push(gateway);
     const worker = await startServiceProcess({
       entry: join(root, 'services/worker/src/main.ts'),
       env: {
         ...shared,
+        OTEL_SERVICE_NAME: 'telegram-receiver-worker',
         OPS_PORT: String(workerOps),
         TELEGRAM_API_URL: opts.telegramUrl ?? sandboxUrl,
         CURSOR_RUNNER_URL: opts.cursorRunnerUrl ?? sandboxUrl,
@@ -163,6 +181,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),
         ...(opts.elevenLabs === false ? {} : { ELEVENLABS_API_KEY: ELEVENLABS_KEY }),
       },
+      nodeArgs,
       readyLine: 'worker listening',
     });
     started.push(worker);
@@ -198,6 +217,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       sandboxUrl,
       workerOpsUrl,
       bots,
+      gateway,
       worker,
       prefix,
       queues,
