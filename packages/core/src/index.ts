@@ -84,6 +84,14 @@ export {
   traceCarrier,
 } from './tracing/trace-context.ts';
 export { startTracing, stopTracing } from './tracing/start-tracing.ts';
+export {
+  METRIC_PREFIX,
+  activeExemplar,
+  createMetricsRegistry,
+  observeWithExemplar,
+  type MetricsRegistry,
+} from './metrics/metrics-registry.ts';
+export { registerClientMetrics } from './metrics/client-metrics.ts';
 export { OpsListener, type OpsListenerOptions } from './service/ops-listener.ts';
 export { listen } from './service/listen.ts';
 export {

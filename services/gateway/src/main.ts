@@ -8,13 +8,13 @@ import {
   closeConnection,
   closeQueues,
   createHttpAgent,
+  createMetricsRegistry,
   createProducerConnection,
   createQueues,
   createWorkerConnection,
   loadBots,
   runService,
 } from '@telegram-receiver/core';
-import { Registry } from 'prom-client';
 import { createGateway } from './app.ts';
 import { gatewayEnv } from './env.ts';
 
@@ -73,7 +73,7 @@ await runService({
       redis,
       queues,
       logger,
-      registry: new Registry(),
+      registry: createMetricsRegistry(),
       defaultMetrics: true,
       admin: { telegram, settings },
     });

@@ -65,7 +65,7 @@ export interface WorkerServiceOptions {
    * Telegram pacing across replicas (per chat, per group, per bot), or `false` to send unpaced.
    * @defaultValue Telegram's documented limits (see {@link SendPacerOptions})
    */
-  pacing?: Omit<SendPacerOptions, 'redis' | 'prefix'> | false;
+  pacing?: Omit<SendPacerOptions, 'redis' | 'prefix' | 'onWait'> | false;
 }
 
 /** A running (or runnable) worker process. */
@@ -125,7 +125,9 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         'telegram_receiver.attempt': job.attemptsMade + 1,
         'telegram_receiver.wait_ms': Math.max(0, Date.now() - job.timestamp),
       });
-      const end = metrics.jobDuration.startTimer({ queue });
+      metrics.jobAttempts.inc({ queue });
+      metrics.observe(metrics.jobWait, { queue }, Math.max(0, Date.now() - job.timestamp) / 1000);
+      const started = performance.now();
       const attempt = fn(job, token);
       inFlight.add(attempt);
       try {
@@ -143,7 +145,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         throw err;
       } finally {
         inFlight.delete(attempt);
-        end();
+        metrics.observe(metrics.jobDuration, { queue }, (performance.now() - started) / 1000);
       }
     };
   }
@@ -196,7 +198,14 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
             }),
           );
     const pacer =
-      opts.pacing === false ? undefined : new SendPacer({ redis: jobState, prefix, ...(opts.pacing ?? {}) });
+      opts.pacing === false
+        ? undefined
+        : new SendPacer({
+            redis: jobState,
+            prefix,
+            onWait: ms => metrics.pacingWait.observe(ms / 1000),
+            ...(opts.pacing ?? {}),
+          });
     const common = {
       bots: opts.bots,
       telegram: opts.telegram,

@@ -21,6 +21,8 @@ export interface SendPacerOptions {
   bot?: PaceRate;
   /** Longest wait handed out; a reservation beyond it waits this long and goes anyway (Telegram's 429 then steers). @defaultValue 10000 */
   maxWaitMs?: number;
+  /** Told each wait handed out by {@link SendPacer.wait}, in ms (the pacing-wait metric). */
+  onWait?: (ms: number) => void;
 }
 
 // GCRA with reservation, for two keys at once (the chat and the bot): each call books the next
@@ -62,9 +64,11 @@ export class SendPacer {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #o: typeof DEFAULTS;
+  readonly #onWait: ((ms: number) => void) | undefined;
 
   constructor(opts: SendPacerOptions) {
     this.#redis = opts.redis;
+    this.#onWait = opts.onWait;
     this.#prefix = opts.prefix;
     this.#o = {
       privateChat: opts.privateChat ?? DEFAULTS.privateChat,
@@ -92,6 +96,7 @@ export class SendPacer {
     await inSpan('pacing wait', { 'telegram.bot': bot }, async span => {
       const ms = await this.reserve(bot, chatId);
       span?.setAttribute('telegram_receiver.wait_ms', ms);
+      this.#onWait?.(ms);
       if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms));
     });
   }

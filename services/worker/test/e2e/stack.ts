@@ -45,6 +45,7 @@ export interface RecordedCall {
 export interface Stack {
   redis: RedisServer;
   gatewayUrl: string;
+  gatewayOpsUrl: string;
   sandboxUrl: string;
   workerOpsUrl: string;
   bots: BotConfig[];
@@ -214,6 +215,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       redis,
       gatewayUrl,
+      gatewayOpsUrl: `http://127.0.0.1:${gatewayOps}`,
       sandboxUrl,
       workerOpsUrl,
       bots,

@@ -2,6 +2,7 @@
 // bootstrap, exporting OTLP/HTTP JSON to a receiver in this test) and the sandbox: from the webhook
 // to the reply after cursor-runner's callback, with no secret in any span or log line.
 import { OtlpReceiver, waitFor, type ReceivedSpan } from '@telegram-receiver/testing';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ELEVENLABS_KEY,
@@ -59,13 +60,18 @@ function descends(spans: ReceivedSpan[], span: ReceivedSpan, ancestor: ReceivedS
   return false;
 }
 
+/** Post a text update, wait for its reply, and return the update and its whole trace. */
+async function textTrace(text: string) {
+  const chat = newChat();
+  const update = messageUpdate(chat, { text });
+  expect(await stack.postUpdate(update)).toBe(200);
+  await stack.waitForSent('sendMessage', chat, 1);
+  return { update, spans: await traceOf(update.update_id, s => s.some(isClientCall('/sendMessage'))) };
+}
+
 describe('tracing across gateway and worker', () => {
   it('should give a text update one trace from the webhook to the reply sent after the callback', async () => {
-    const chat = newChat();
-    const update = messageUpdate(chat, { text: 'trace me please' });
-    expect(await stack.postUpdate(update)).toBe(200);
-    await stack.waitForSent('sendMessage', chat, 1);
-    const spans = await traceOf(update.update_id, s => s.some(isClientCall('/sendMessage')));
+    const { update, spans } = await textTrace('trace me please');
 
     const server = spans.find(s => s.attributes['telegram.update_id'] === update.update_id)!;
     expect(server).toMatchObject({ service: 'telegram-receiver-gateway', kind: SERVER, parentSpanId: '' });
@@ -118,6 +124,40 @@ describe('tracing across gateway and worker', () => {
       expect(descends(spans, call!, consumer)).toBe(true);
     }
     expect(server(spans).attributes['telegram.update_type']).toBe('message');
+  });
+
+  it('should put trace ids as exemplars on the latency histograms of both ops ports', async () => {
+    const { spans } = await textTrace('exemplar please');
+    const traceId = spans[0]!.traceId;
+    const scrape = async (url: string) => {
+      const res = await request(`${url}/metrics`);
+      expect(res.headers['content-type']).toMatch(/^application\/openmetrics-text/);
+      return await res.body.text();
+    };
+    const gateway = await scrape(stack.gatewayOpsUrl);
+    expect(gateway).toMatch(
+      /telegram_receiver_http_request_duration_seconds_bucket\{[^}]*\} \d+ # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\}/,
+    );
+    expect(gateway).toMatch(
+      /telegram_receiver_enqueue_duration_seconds_bucket\{[^}]*\} \d+ # \{trace_id="[0-9a-f]{32}"/,
+    );
+    const worker = await scrape(stack.workerOpsUrl);
+    for (const histogram of ['job_duration_seconds', 'job_wait_seconds', 'upstream_call_duration_seconds']) {
+      expect(worker).toMatch(
+        new RegExp(`telegram_receiver_${histogram}_bucket\\{[^}]*\\} \\d+ # \\{trace_id="[0-9a-f]{32}"`),
+      );
+    }
+    // Some exemplar names a trace this test saw exported.
+    const exemplarTraces = [...`${gateway}${worker}`.matchAll(/trace_id="([0-9a-f]{32})"/g)].map(m => m[1]);
+    expect(exemplarTraces.some(id => receiver.spans.some(s => s.traceId === id))).toBe(true);
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    for (const series of [
+      'telegram_receiver_job_attempts_total{queue="updates"}',
+      'telegram_receiver_pacing_wait_seconds_count',
+      'telegram_receiver_settings_cache_requests_total{result="hit"}',
+    ]) {
+      expect(worker).toContain(series);
+    }
   });
 
   it('should leave no token, webhook secret, admin secret or API key in any span or log line', async () => {
