@@ -60,11 +60,12 @@ unused: $(DEPS_STAMP) ## unused files, exports and dependencies (knip), import c
 	npx depcruise --config .dependency-cruiser.cjs packages services scripts bench
 
 .PHONY: ci
-ci: ## everything CI checks: lint, type-check, unused code and cycles, tests
+ci: ## everything CI checks: lint, type-check, unused code and cycles, tests, the observability stack
 	$(MAKE) lint
 	$(MAKE) typecheck
 	$(MAKE) unused
 	$(MAKE) test
+	$(MAKE) observe-check
 
 .PHONY: dev
 dev: $(DEPS_STAMP) ## run the whole stack locally (private redis, sandbox, gateway, worker)

@@ -39,3 +39,17 @@ $(PROMETHEUS):
 
 .PHONY: observe-tools
 observe-tools: $(OTELCOL) $(JAEGER) $(PROMETHEUS) ## build/install the collector, Jaeger and Prometheus once
+
+OBSERVE_TOOLS_ENV = OTELCOL=$(OTELCOL) JAEGER=$(JAEGER) PROMETHEUS=$(PROMETHEUS)
+
+.PHONY: observe
+observe: $(DEPS_STAMP) observe-tools ## local stack with tracing and metrics: collector, Jaeger, Prometheus, make dev
+	$(OBSERVE_TOOLS_ENV) node scripts/observe.ts
+
+.PHONY: observe-check
+observe-check: $(DEPS_STAMP) observe-tools ## otelcol validate; demo traces in Jaeger; every dashboard query has data
+	$(OBSERVE_TOOLS_ENV) node scripts/observe-check.ts
+
+.PHONY: dashboards
+dashboards: $(DEPS_STAMP) ## regenerate otel/grafana/dashboards/*.json from otel/dashboards/*.ts
+	node scripts/dashboards.ts
