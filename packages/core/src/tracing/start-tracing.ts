@@ -66,6 +66,8 @@ export function startTracing(
     ],
     instrumentations: [
       new HttpInstrumentation({
+        // Outbound calls go through undici (its own instrumentation); node:http is only served.
+        disableOutgoingRequestInstrumentation: true,
         ignoreIncomingRequestHook: (req: IncomingMessage) =>
           OPS_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
       }),

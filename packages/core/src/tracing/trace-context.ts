@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   context,
   propagation,
   trace,
@@ -27,7 +28,16 @@ export function bullmqTelemetry(): BullMQOtel | undefined {
   return telemetry;
 }
 
-/** The active trace context as BullMQ stores it (`tm`), or undefined when nothing is traced. */
+/** Whether the active span is sampled (recorded and exported). */
+function isSampled(): boolean {
+  const span = trace.getActiveSpan();
+  return span !== undefined && (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
+}
+
+/**
+ * The active trace context as BullMQ stores it (`tm`), or undefined when nothing is traced. An
+ * unsampled context travels too, so the next hop keeps the sampling decision.
+ */
 export function traceCarrier(): string | undefined {
   if (!tracingEnabled() || trace.getActiveSpan() === undefined) return undefined;
   const carrier: Record<string, string> = {};
@@ -85,6 +95,8 @@ export async function inProducerSpan<T>(
   fn: (carrier: string | undefined) => Promise<T>,
 ): Promise<T> {
   if (!tracingEnabled()) return await fn(undefined);
+  // Not sampled: no span, but the context still travels so the consumer keeps the decision.
+  if (!isSampled()) return await fn(traceCarrier());
   const attributes = {
     'bullmq.queue.name': queue,
     'bullmq.queue.operation': 'add',
