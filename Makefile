@@ -57,7 +57,7 @@ format: $(DEPS_STAMP) ## rewrite files with prettier
 .PHONY: unused
 unused: $(DEPS_STAMP) ## unused files, exports and dependencies (knip), import cycles (dependency-cruiser)
 	npx knip
-	npx depcruise --config .dependency-cruiser.cjs packages services scripts bench
+	npm run --silent cycles
 
 .PHONY: ci
 ci: ## everything CI checks: lint, type-check, unused code and cycles, tests, the observability stack

@@ -68,6 +68,8 @@ export async function startGateway(
       WEBHOOK_SECRET: CALLBACK_SECRET,
       LOG_LEVEL: 'debug',
       SHUTDOWN_GRACE_MS: '5000',
+      // The getWebhookInfo poller has its own test; here it would add Bot API calls to count.
+      WEBHOOK_INFO_INTERVAL_MS: '0',
       ...env,
     }),
     HOST: '127.0.0.1',
