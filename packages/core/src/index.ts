@@ -81,6 +81,7 @@ export {
   inProducerSpan,
   inSpan,
   inTraceOf,
+  recordingSpan,
   traceCarrier,
 } from './tracing/trace-context.ts';
 export { startTracing, stopTracing } from './tracing/start-tracing.ts';

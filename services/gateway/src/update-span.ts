@@ -1,4 +1,4 @@
-import { annotateActiveSpan, hashChatId, type TelegramUpdate } from '@telegram-receiver/core';
+import { annotateActiveSpan, hashChatId, recordingSpan, type TelegramUpdate } from '@telegram-receiver/core';
 
 /** The update's kind: its first field besides `update_id` (`message`, `callback_query`, …). */
 function updateTypeOf(update: TelegramUpdate): string {
@@ -23,6 +23,8 @@ function chatIdOf(update: TelegramUpdate): number | undefined {
  * bot, `update_id`, the update type and a hashed chat id. Never the token, a secret or any text.
  */
 export function annotateUpdateSpan(bot: string, update: TelegramUpdate, route: string): void {
+  // Unsampled requests (most of them at a low sampling ratio) skip the hashing altogether.
+  if (!recordingSpan()) return;
   const chatId = chatIdOf(update);
   annotateActiveSpan(
     {

@@ -58,6 +58,10 @@ export function startTracing(
   if (env.SERVICE_VERSION) attributes['service.version'] = env.SERVICE_VERSION;
   sdk = new NodeSDK({
     resource: resourceFromAttributes(attributes),
+    // Traces only: metrics are prom-client's on the ops port, logs are pino's on stdout. Without
+    // these, the SDK would also record the instrumentations' OTel metrics on every request.
+    metricReaders: [],
+    logRecordProcessors: [],
     spanProcessors: [
       new SpanRedactor(),
       opts.exporter === undefined

@@ -50,6 +50,11 @@ export function hashChatId(chatId: number | string): string {
   return createHash('sha256').update(String(chatId)).digest('hex').slice(0, 16);
 }
 
+/** Whether there is an active span that records (tracing on and this request sampled). */
+export function recordingSpan(): boolean {
+  return trace.getActiveSpan()?.isRecording() === true;
+}
+
 /** Set attributes on the active span, if any (a no-op when tracing is off). */
 export function annotateActiveSpan(attributes: Attributes, name?: string): void {
   const span = trace.getActiveSpan();
