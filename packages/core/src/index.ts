@@ -79,6 +79,7 @@ export {
   bullmqTelemetry,
   hashChatId,
   inProducerSpan,
+  inServerSpan,
   inSpan,
   inTraceOf,
   recordingSpan,

@@ -13,6 +13,8 @@ import { SpanRedactor, addTraceSecrets } from './span-redactor.ts';
 
 /** Paths of probes and scrapes: a span each would drown the traces that matter. */
 const OPS_PATHS = new Set(['/health', '/ready', '/metrics']);
+/** The gateway's webhook opens its own server span (`inServerSpan`): cheaper on the hot path. */
+const SELF_TRACED_PREFIX = '/telegram/webhook';
 
 let sdk: NodeSDK | undefined;
 
@@ -72,8 +74,10 @@ export function startTracing(
       new HttpInstrumentation({
         // Outbound calls go through undici (its own instrumentation); node:http is only served.
         disableOutgoingRequestInstrumentation: true,
-        ignoreIncomingRequestHook: (req: IncomingMessage) =>
-          OPS_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
+        ignoreIncomingRequestHook: (req: IncomingMessage) => {
+          const path = (req.url ?? '').split('?')[0] ?? '';
+          return OPS_PATHS.has(path) || (req.method === 'POST' && path.startsWith(SELF_TRACED_PREFIX));
+        },
       }),
       new UndiciInstrumentation(),
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: command => command }),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
@@ -88,6 +89,21 @@ export async function inSpan<T>(
   if (!tracingEnabled()) return await fn(undefined);
   const span = trace.getTracer(TRACER).startSpan(name, { kind, attributes });
   return await runInSpan(span, fn);
+}
+
+/**
+ * A SERVER span that `fn` runs in, for a route that traces itself instead of going through the
+ * generic http instrumentation (the webhook's hot path: that instrumentation's per-request work
+ * costs as much as the handler). A root span: Telegram sends no trace context.
+ */
+export async function inServerSpan(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span | undefined) => Promise<void>,
+): Promise<void> {
+  if (!tracingEnabled()) return await fn(undefined);
+  const span = trace.getTracer(TRACER).startSpan(name, { kind: SpanKind.SERVER, attributes }, ROOT_CONTEXT);
+  await context.with(trace.setSpan(ROOT_CONTEXT, span), () => runInSpan(span, fn));
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '@koa/router';
+import type { Span } from '@opentelemetry/api';
 import {
   JOB_NAMES,
   chatLaneOf,
   inProducerSpan,
+  inServerSpan,
   type BotRegistry,
   type Logger,
   type Queues,
@@ -155,6 +157,19 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     res: ServerResponse,
     botName: string | undefined,
   ): Promise<void> {
+    const route = botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`;
+    await inServerSpan(`POST ${route}`, { 'http.request.method': 'POST', 'http.route': route }, span =>
+      answer(req, res, botName, route, span),
+    );
+  }
+
+  async function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    botName: string | undefined,
+    route: string,
+    span: Span | undefined,
+  ): Promise<void> {
     const start = performance.now();
     let status = 200;
     try {
@@ -172,7 +187,7 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
         else res.destroy();
       }
     } finally {
-      const route = botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`;
+      span?.setAttribute('http.response.status_code', status);
       metrics.request(route, status, (performance.now() - start) / 1000);
     }
   }
