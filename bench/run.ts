@@ -1,10 +1,12 @@
 // `make bench` → `node bench/run.ts [benchmark]`. Benchmarks are registered in BENCHMARKS below:
 // each one runs, returns a JSON-able report and its Markdown, and gets a results file
 // bench/results/<name>-<date>.json. Env: BENCH_QUICK=1 (2–3 s phases), BENCH_TARGETS=raw-http,gateway,
+// BENCH_BASELINE_DIR=<checkout> (e2e: that version's gateway + worker measured in the same run),
 // BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';
+import { idleMarkdown, runIdle } from './idle.ts';
 import { runIngest } from './ingest.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
@@ -41,8 +43,17 @@ const BENCHMARKS: Record<string, Benchmark> = {
         log,
         ...(rates ? { rates } : {}),
         ...(concurrency ? { concurrency } : {}),
+        // BENCH_BASELINE_DIR=/work/baseline: today's main runs a saturation phase in the same run.
+        baselineDir: env.BENCH_BASELINE_DIR,
       });
       return { report, markdown: e2eMarkdown(report) };
+    },
+  },
+  idle: {
+    describe: 'Redis commands/s at idle: gateway + 1 worker, then + 3 workers (the cost of quick recovery)',
+    async run({ log, quick }) {
+      const report = await runIdle({ log, windowMs: quick ? 10_000 : 30_000 });
+      return { report, markdown: idleMarkdown(report) };
     },
   },
 };

@@ -14,6 +14,7 @@ const env = process.env;
 const ports = {
   gateway: env.PORT ?? DEV_GATEWAY_PORT,
   gatewayOps: env.GATEWAY_OPS_PORT ?? '9101',
+  gatewayAdmin: env.GATEWAY_ADMIN_PORT ?? '9201',
   workerOps: env.WORKER_OPS_PORT ?? '9102',
   sandbox: env.SANDBOX_PORT ?? DEV_SANDBOX_PORT,
 };
@@ -21,6 +22,7 @@ const host = DEV_HOST;
 const sandboxUrl = `http://${host}:${ports.sandbox}`;
 const gatewayUrl = `http://${host}:${ports.gateway}`;
 const gatewayOpsUrl = `http://${host}:${ports.gatewayOps}`;
+const gatewayAdminUrl = `http://${host}:${ports.gatewayAdmin}`;
 const workerOpsUrl = `http://${host}:${ports.workerOps}`;
 const shared = {
   LOG_LEVEL: env.LOG_LEVEL ?? 'info',
@@ -131,6 +133,8 @@ try {
     HOST: host,
     PORT: ports.gateway,
     OPS_PORT: ports.gatewayOps,
+    ADMIN_HOST: host,
+    ADMIN_PORT: ports.gatewayAdmin,
   });
   const workerEntry = 'services/worker/src/main.ts';
   if (existsSync(join(root, workerEntry))) {
@@ -155,7 +159,7 @@ try {
     [
       '',
       'telegram-receiver dev stack is up:',
-      `  gateway   ${gatewayUrl}  (ops ${gatewayOpsUrl}/metrics)`,
+      `  gateway   ${gatewayUrl}  (ops ${gatewayOpsUrl}/metrics, admin ${gatewayAdminUrl}/admin/settings)`,
       `  worker    ops ${workerOpsUrl}/metrics`,
       `  sandbox   ${sandboxUrl}  (calls: ${sandboxUrl}/sandbox/calls)`,
       `  redis     ${redisUrl}${redis ? ' (private redis-server)' : ''}`,

@@ -18,6 +18,8 @@ export interface LoadCommon {
   firstUpdateId: number;
   /** Distinct chats the updates come from. @defaultValue 10000 */
   chats?: number;
+  /** Appended to every message text (see `updateBodyFactory`). @defaultValue '' */
+  promptSuffix?: string;
   /** Give up on one request after this long (counted as an error). @defaultValue 10000 */
   requestTimeoutMs?: number;
 }
@@ -128,7 +130,11 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
   });
   const path = opts.path ?? '/telegram/webhook';
   const headers = { 'content-type': 'application/json', ...opts.headers };
-  const body = updateBodyFactory({ firstUpdateId: opts.firstUpdateId, chats: opts.chats });
+  const body = updateBodyFactory({
+    firstUpdateId: opts.firstUpdateId,
+    chats: opts.chats,
+    promptSuffix: opts.promptSuffix,
+  });
 
   const latency = new LatencyRecorder();
   const buckets: { ok: number; sum: number; max: number }[] = [];

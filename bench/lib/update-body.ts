@@ -4,6 +4,8 @@ export interface UpdateBodyOptions {
   firstUpdateId: number;
   /** Distinct private chats the messages come from. @defaultValue 10000 */
   chats?: number;
+  /** Appended to each text after ` #<i>`, e.g. the sandbox's ` [[delay:MS]]` callback delay. @defaultValue '' */
+  promptSuffix?: string;
 }
 
 const TEXT =
@@ -18,6 +20,7 @@ export function updateBodyFactory(opts: UpdateBodyOptions): (i: number) => strin
   // A stride co-prime with `chats` spreads consecutive requests over different chats.
   const stride = 7919;
   const date = Math.floor(Date.now() / 1000);
+  const suffix = JSON.stringify(opts.promptSuffix ?? '').slice(1, -1);
   return (i: number) => {
     const chat = 100_000_000 + ((i * stride) % chats);
     const user = `bench_user_${chat}`;
@@ -25,7 +28,7 @@ export function updateBodyFactory(opts: UpdateBodyOptions): (i: number) => strin
       `{"update_id":${opts.firstUpdateId + i},"message":{"message_id":${i + 1},` +
       `"from":{"id":${chat},"is_bot":false,"first_name":"Bench","last_name":"User","username":"${user}","language_code":"en"},` +
       `"chat":{"id":${chat},"first_name":"Bench","last_name":"User","username":"${user}","type":"private"},` +
-      `"date":${date},"text":"${TEXT} #${i}"}}`
+      `"date":${date},"text":"${TEXT} #${i}${suffix}"}}`
     );
   };
 }

@@ -28,19 +28,48 @@ const botSchema = z.object({
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** What services look bots up with: a {@link BotRegistry}, or a {@link LiveBots} that reloads it. */
+export interface BotLookup {
+  readonly size: number;
+  all(): BotConfig[];
+  byName(name: string): BotConfig | undefined;
+  bySecret(secret: string | undefined): BotConfig | undefined;
+}
+
+/** A bot (or an old webhook secret of one) that is still honoured until `until` (epoch ms). */
+export interface RetiringBot {
+  bot: BotConfig;
+  until: number;
+}
+
 /**
  * The bots of this deployment, looked up by name or by webhook secret. The secret lookup compares
  * SHA-256 digests with `timingSafeEqual` against every bot, so its timing says nothing about how
  * much of a guess was right, nor which bot matched.
+ *
+ * After a bots-file rotation, the bots as they were are kept as *retiring* until their overlap
+ * ends: an old webhook secret still finds its bot (under its new settings when it still exists,
+ * so the new token answers), and a removed bot is still found by name for the updates already
+ * queued for it.
  */
-export class BotRegistry {
+export class BotRegistry implements BotLookup {
   readonly #byName = new Map<string, BotConfig>();
-  readonly #digests: { digest: Buffer; bot: BotConfig }[] = [];
+  readonly #digests: { digest: Buffer; bot: BotConfig; until: number }[] = [];
+  readonly #retiring: readonly RetiringBot[];
 
-  constructor(bots: readonly BotConfig[]) {
+  constructor(bots: readonly BotConfig[], retiring: readonly RetiringBot[] = []) {
+    for (const bot of bots) this.#byName.set(bot.name, bot);
+    this.#retiring = retiring;
+    // Retiring secrets first: a secret that now belongs to another bot finds the current owner.
+    for (const old of retiring) {
+      this.#digests.push({
+        digest: digest(old.bot.webhookSecret),
+        bot: this.#byName.get(old.bot.name) ?? old.bot,
+        until: old.until,
+      });
+    }
     for (const bot of bots) {
-      this.#byName.set(bot.name, bot);
-      this.#digests.push({ digest: digest(bot.webhookSecret), bot });
+      this.#digests.push({ digest: digest(bot.webhookSecret), bot, until: Number.POSITIVE_INFINITY });
     }
   }
 
@@ -48,21 +77,32 @@ export class BotRegistry {
     return this.#byName.size;
   }
 
+  /** The current bots (not the retiring ones). */
   all(): BotConfig[] {
     return [...this.#byName.values()];
   }
 
+  /** The retiring bots whose overlap has not ended yet. */
+  retiring(now = Date.now()): RetiringBot[] {
+    return this.#retiring.filter(r => r.until > now);
+  }
+
   byName(name: string): BotConfig | undefined {
-    return this.#byName.get(name);
+    const bot = this.#byName.get(name);
+    if (bot !== undefined || this.#retiring.length === 0) return bot;
+    const now = Date.now();
+    return this.#retiring.find(r => r.bot.name === name && r.until > now)?.bot;
   }
 
   /** The bot whose webhook secret equals `secret`, in time independent of the secrets. */
   bySecret(secret: string | undefined): BotConfig | undefined {
     if (secret === undefined || secret.length === 0 || secret.length > 256) return undefined;
     const presented = digest(secret);
+    const now = this.#retiring.length === 0 ? 0 : Date.now();
     let found: BotConfig | undefined;
     for (const entry of this.#digests) {
-      if (timingSafeEqual(presented, entry.digest)) found = entry.bot;
+      // Every digest is compared, expired or not, so the time does not depend on which matched.
+      if (timingSafeEqual(presented, entry.digest) && entry.until > now) found = entry.bot;
     }
     return found;
   }

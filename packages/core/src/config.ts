@@ -21,6 +21,18 @@ export const envHttpUrl = (def: string) =>
     .transform(u => u.replace(/\/+$/, ''));
 /** An optional secret (its name must be in {@link SECRET_ENV_VARS}). */
 export const envOptionalSecret = () => z.string().min(1).optional();
+/**
+ * A secret that may be given as a comma-separated list, for rotation: every listed value is
+ * accepted, and the first is the one this side sends. Unset or blank: `undefined`.
+ */
+export const envSecretList = () =>
+  z
+    .string()
+    .optional()
+    .transform(v => {
+      const list = [...new Set((v ?? '').split(',').map(e => e.trim()))].filter(e => e !== '');
+      return list.length === 0 ? undefined : list;
+    });
 /** Telegram's rule for secret_token: 1–256 characters of A-Z a-z 0-9 _ - */
 export const TELEGRAM_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 export const BOT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -30,8 +42,10 @@ export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
   'TELEGRAM_BOT_TOKEN',
   'TELEGRAM_WEBHOOK_SECRET',
   'WEBHOOK_SECRET',
+  'ADMIN_SECRET',
   'ELEVENLABS_API_KEY',
   'REDIS_URL',
+  'REDIS_SENTINEL_PASSWORD',
 ]);
 
 /** The variables every service reads: runtime, Redis, bots, shared secret, shutdown. */
@@ -46,6 +60,38 @@ export const commonEnv = {
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .default('redis://127.0.0.1:6379/0')
     .describe('Redis for queues, dedup, lanes and settings. Use maxmemory-policy noeviction and AOF.'),
+  REDIS_SENTINELS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v ?? '')
+        .split(',')
+        .map(e => e.trim())
+        .filter(e => e !== '');
+      if (list.length === 0) return undefined;
+      const nodes = list.map(entry => {
+        const match = /^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(entry);
+        const port = Number(match?.[2]);
+        if (match === null || port < 1 || port > 65535) return undefined;
+        return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+      });
+      if (nodes.some(n => n === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of host:port' });
+        return z.NEVER;
+      }
+      return nodes as { host: string; port: number }[];
+    })
+    .describe(
+      'Redis Sentinel: host:port of the sentinels, comma-separated; the master is asked of them (REDIS_URL then gives only password, db and TLS).',
+    ),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ - only')
+    .default('mymaster')
+    .describe('The master name the sentinels monitor.'),
+  REDIS_SENTINEL_PASSWORD: envOptionalSecret().describe(
+    'Password of the sentinels themselves (secret), if any.',
+  ),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}-]{1,64}$/, 'letters, digits, _ - { } only')
@@ -74,8 +120,14 @@ export const commonEnv = {
     .min(1)
     .optional()
     .describe('Path of a JSON file [{"name","token","webhookSecret"}] for many bots (added to the env bot).'),
-  WEBHOOK_SECRET: envOptionalSecret().describe(
-    'Shared secret of the cursor-runner callback and the admin routes (secret). Unset: those routes answer 503.',
+  BOTS_FILE_RELOAD_MS: envPositiveInt(5000, 3_600_000).describe(
+    'How often BOTS_FILE is read again; a valid change is put in force without a restart, an invalid one refused.',
+  ),
+  BOTS_SECRET_OVERLAP_SECONDS: envPositiveInt(3600, 7 * 86_400).describe(
+    'After a bots-file change, how long old webhook secrets (and removed bots) are still honoured.',
+  ),
+  WEBHOOK_SECRET: envSecretList().describe(
+    'Shared secret of the cursor-runner callback (secret); a comma-separated list during a rotation: all are accepted, the first is sent. Unset: callbacks answer 503.',
   ),
   SHUTDOWN_GRACE_MS: envPositiveInt(10_000, 600_000).describe('How long SIGTERM waits for in-flight work.'),
 };

@@ -22,7 +22,6 @@ export {
   chatLaneOf,
   /** @public the lane mechanism keeps it, the metrics service reads it */
   laneIndexKey,
-  laneKey,
   /** @public the lane mechanism keeps it, the metrics service reads it */
   parkedCountKey,
   updateJobId,
@@ -33,23 +32,42 @@ export {
   type UpdateJobData,
 } from './job-contracts.ts';
 export {
+  BOT_NAME_PATTERN,
   commonEnv,
   describeEnv,
   envHttpUrl,
   envOptionalSecret,
+  envSecretList,
   envPort,
   envPositiveInt,
   loadConfig,
   type CommonConfig,
   type CommonEnv,
 } from './config.ts';
-export { BotRegistry, loadBots, type BotConfig, type BotSettings } from './bots.ts';
+export {
+  BotRegistry,
+  loadBots,
+  type BotConfig,
+  type BotLookup,
+  type BotSettings,
+  type RetiringBot,
+} from './bots.ts';
+export {
+  LiveBots,
+  watchBots,
+  type BotsChange,
+  type BotsReloadSettings,
+  type LiveBotsOptions,
+  type ReloadOutcome,
+} from './live-bots.ts';
 export { SecretRedactor } from './redact.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   closeConnection,
   createProducerConnection,
   createWorkerConnection,
+  redisEndpointOf,
+  type RedisEndpoint,
   type ConnectionOptions,
 } from './redis-connection.ts';
 export {
@@ -59,7 +77,19 @@ export {
   type CallbacksQueue,
   type Queues,
   type UpdatesQueue,
+  type DeadLetterRetention,
 } from './queue-factory.ts';
+export {
+  laneListKey,
+  laneMember,
+  parseLaneEntry,
+  /** @public the lane of an item with no chat, for readers of the lane index */
+  soloMember,
+  type LaneEntry,
+} from './lanes/lane-keys.ts';
+export { LANE_LUA } from './lanes/lane-lua.ts';
+export { LaneWriter, encodeJobOptions, type LaneItem } from './lanes/lane-writer.ts';
+export { callbackStateKey, parseCallbackState, type CallbackState } from './callback-state-record.ts';
 export {
   InvalidSettingsError,
   SettingsStore,

@@ -19,7 +19,7 @@ export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 /** Telegram keeps undelivered updates 24 h, so a re-delivery can come that late: dedup at least that long. */
 export const UPDATE_DEDUP_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** Data of a job on the `updates` queue. */
+/** Data of a job on the `updates` queue (its lane: `lanes/lane-keys.ts`). */
 export interface UpdateJobData {
   /** Name of the bot the update was addressed to (from the bots registry). */
   bot: string;
@@ -53,6 +53,10 @@ export interface CursorRunnerResult {
 export interface CallbackJobData {
   result: CursorRunnerResult;
   receivedAt: number;
+  /** The bot whose chat's lane holds the job (from the callback state), when it was found. */
+  bot?: string;
+  /** The chat lane the job joined (`chat:<id>`), or null / absent: a lane of its own. */
+  lane?: string | null;
 }
 
 /**
@@ -80,16 +84,6 @@ export function chatLaneOf(update: TelegramUpdate): string | null {
   if (cq?.message?.chat && Number.isSafeInteger(cq.message.chat.id)) return `chat:${cq.message.chat.id}`;
   if (cq?.from && Number.isSafeInteger(cq.from.id)) return `user:${cq.from.id}`;
   return null;
-}
-
-/**
- * Redis key of a lane's pending set: a sorted set of update ids (score = update_id) that the
- * gateway writes before it answers 200 and the worker removes when the update is done. The worker
- * only processes the lowest update id of a lane, which keeps per-chat order across replicas.
- * The `{…}` hash tag keeps one lane in one Redis Cluster slot.
- */
-export function laneKey(prefix: string, bot: string, lane: string): string {
-  return `${prefix}:lane:{${bot}:${lane}}`;
 }
 
 /**

@@ -12,6 +12,11 @@ export interface LoggerOptions {
   level?: string;
   /** Secret values to scrub from every line (tokens are also caught by shape). */
   secrets?: Iterable<string | undefined>;
+  /**
+   * Scrub with this redactor instead (it then holds the secrets): share it with the rest of the
+   * process, so a secret added later (a reloaded bots file) is scrubbed from log lines too.
+   */
+  redactor?: SecretRedactor;
   /** Where lines go. @defaultValue stdout */
   destination?: DestinationStream;
 }
@@ -22,7 +27,7 @@ export interface LoggerOptions {
  * inside a traced operation carry `trace_id` and `span_id`.
  */
 export function createLogger(opts: LoggerOptions): Logger {
-  const redactor = new SecretRedactor(opts.secrets ?? []);
+  const redactor = opts.redactor ?? new SecretRedactor(opts.secrets ?? []);
   const destination = opts.destination ?? pino.destination({ dest: 1, sync: false });
   const scrubbing: DestinationStream = {
     write(line: string) {

@@ -12,7 +12,8 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
   removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  // Dead letters: kept a week, and never more than this many per queue (a poison flood stays bounded).
+  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
 };
 
 export type UpdatesQueue = Queue<UpdateJobData, unknown, JobName>;
@@ -24,12 +25,25 @@ export interface Queues {
   callbacks: CallbacksQueue;
 }
 
+/** How long failed jobs (dead letters) are kept (`DEAD_LETTER_RETENTION_HOURS`, `DEAD_LETTER_MAX`). */
+export interface DeadLetterRetention {
+  /** @defaultValue 168 */
+  hours: number;
+  /** Most kept per queue; the oldest go first. @defaultValue 100000 */
+  max: number;
+}
+
 /**
  * Open both queues (with BullMQ's telemetry when tracing is on, so `add` opens a producer span and
  * stores the trace in the job). The caller owns `connection` and closes it after {@link closeQueues}.
+ * Jobs written through them (or with their `defaultJobOptions`) keep their dead letters per `retention`.
  */
-export function createQueues(connection: Redis, prefix: string): Queues {
-  const common = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS, telemetry: bullmqTelemetry() };
+export function createQueues(connection: Redis, prefix: string, retention?: DeadLetterRetention): Queues {
+  const defaultJobOptions =
+    retention === undefined
+      ? DEFAULT_JOB_OPTIONS
+      : { ...DEFAULT_JOB_OPTIONS, removeOnFail: { age: retention.hours * 3600, count: retention.max } };
+  const common = { connection, prefix, defaultJobOptions, telemetry: bullmqTelemetry() };
   return {
     updates: new Queue<UpdateJobData, unknown, JobName>(QUEUE_NAMES.updates, common),
     callbacks: new Queue<CallbackJobData, unknown, JobName>(QUEUE_NAMES.callbacks, common),

@@ -8,12 +8,20 @@ const BOT_TOKEN_IN_TEXT = /\d{5,20}:[A-Za-z0-9_-]{20,200}/g;
 export const REDACTED = '[REDACTED]';
 
 export class SecretRedactor {
-  readonly #secrets: string[];
+  #secrets: string[] = [];
 
   /** @param secrets - exact values to hide; values shorter than 6 characters are ignored (too likely to hit ordinary text). */
   constructor(secrets: Iterable<string | undefined>) {
+    this.add(secrets);
+  }
+
+  /** Hide these values too from now on (a reloaded bots file brings new secrets). */
+  add(secrets: Iterable<string | undefined>): void {
     this.#secrets = [
-      ...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 6)),
+      ...new Set([
+        ...this.#secrets,
+        ...[...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 6),
+      ]),
     ].sort((a, b) => b.length - a.length);
   }
 

@@ -1,11 +1,60 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
-/** Options shared by the connection factories. */
-export interface ConnectionOptions {
+/**
+ * Where Redis is: a URL alone, or Sentinel. With sentinels, the URL still gives the password, user,
+ * database and TLS (`rediss://`) of the data nodes; its host is not used.
+ */
+export interface RedisEndpoint {
   /** `redis://` or `rediss://` URL. */
   url: string;
+  /** Sentinels to ask for the current master (`REDIS_SENTINELS`); unset: the URL's host. */
+  sentinels?: readonly { host: string; port: number }[] | undefined;
+  /** The master's name as the sentinels know it. @defaultValue 'mymaster' */
+  sentinelMaster?: string | undefined;
+  /** Password of the sentinels themselves, when they require one. */
+  sentinelPassword?: string | undefined;
+}
+
+/** Options shared by the connection factories. */
+export interface ConnectionOptions extends RedisEndpoint {
   /** CLIENT SETNAME, visible in `CLIENT LIST`. */
   name: string;
+}
+
+/** The endpoint a service's settings name (`REDIS_URL`, `REDIS_SENTINELS`, …). */
+export function redisEndpointOf(config: {
+  REDIS_URL: string;
+  REDIS_SENTINELS?: readonly { host: string; port: number }[] | undefined;
+  REDIS_SENTINEL_MASTER?: string | undefined;
+  REDIS_SENTINEL_PASSWORD?: string | undefined;
+}): RedisEndpoint {
+  return {
+    url: config.REDIS_URL,
+    sentinels: config.REDIS_SENTINELS,
+    sentinelMaster: config.REDIS_SENTINEL_MASTER,
+    sentinelPassword: config.REDIS_SENTINEL_PASSWORD,
+  };
+}
+
+/** A connection to `endpoint` with `options`: straight to the URL, or to the master the sentinels name. */
+function connectTo(endpoint: RedisEndpoint, options: RedisOptions): Redis {
+  if (endpoint.sentinels === undefined || endpoint.sentinels.length === 0) {
+    return new Redis(endpoint.url, options);
+  }
+  const url = new URL(endpoint.url);
+  const db = Number(url.pathname.slice(1) || '0');
+  return new Redis({
+    ...options,
+    sentinels: endpoint.sentinels.map(s => ({ host: s.host, port: s.port })),
+    name: endpoint.sentinelMaster ?? 'mymaster',
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    ...(endpoint.sentinelPassword === undefined ? {} : { sentinelPassword: endpoint.sentinelPassword }),
+    ...(Number.isSafeInteger(db) ? { db } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    // After a failover the old master may answer READONLY for a moment: reconnect to the new one.
+    reconnectOnError: err => err.message.startsWith('READONLY'),
+  });
 }
 
 // Reconnect quickly after a Redis restart, but never hammer it: 50 ms, 100 ms, … capped at 1 s.
@@ -31,7 +80,7 @@ export function createProducerConnection(
     // Many webhooks enqueue in the same tick: one socket write for all of them (REDIS_AUTO_PIPELINING).
     enableAutoPipelining: opts.autoPipelining ?? false,
   };
-  return new Redis(opts.url, extra);
+  return connectTo(opts, extra);
 }
 
 /**
@@ -40,7 +89,7 @@ export function createProducerConnection(
  * (default false) batches the commands of one event-loop turn into one write.
  */
 export function createWorkerConnection(opts: ConnectionOptions & { autoPipelining?: boolean }): Redis {
-  return new Redis(opts.url, {
+  return connectTo(opts, {
     connectionName: opts.name,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,

@@ -80,3 +80,47 @@ describe('BotRegistry.bySecret(secret)', () => {
     }
   });
 });
+
+describe('BotRegistry with retiring bots', () => {
+  const current = { name: 'alpha', token: TOKEN_B, webhookSecret: 'new-secret' };
+  const old = { name: 'alpha', token: TOKEN_A, webhookSecret: 'old-secret' };
+  const gone = {
+    name: 'gone',
+    token: '333333:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC',
+    webhookSecret: 'gone-secret',
+  };
+
+  it('should find the current bot by an old secret until its overlap ends', () => {
+    const bots = new BotRegistry([current], [{ bot: old, until: Date.now() + 60_000 }]);
+    expect(bots.bySecret('new-secret')).toBe(current);
+    // The old secret answers with the bot as it is now: the new token sends the replies.
+    expect(bots.bySecret('old-secret')).toBe(current);
+    expect(bots.all()).toEqual([current]);
+  });
+
+  it('should forget an old secret and a removed bot once their overlap ended', () => {
+    const bots = new BotRegistry(
+      [current],
+      [
+        { bot: old, until: Date.now() - 1 },
+        { bot: gone, until: Date.now() - 1 },
+      ],
+    );
+    expect(bots.bySecret('old-secret')).toBeUndefined();
+    expect(bots.byName('gone')).toBeUndefined();
+    expect(bots.retiring()).toEqual([]);
+  });
+
+  it('should still find a removed bot by name and secret during the overlap', () => {
+    const bots = new BotRegistry([current], [{ bot: gone, until: Date.now() + 60_000 }]);
+    expect(bots.byName('gone')).toBe(gone);
+    expect(bots.bySecret('gone-secret')).toBe(gone);
+    expect(bots.size).toBe(1);
+  });
+
+  it('should give a secret that moved to another bot to its new owner', () => {
+    const beta = { name: 'beta', token: TOKEN_A, webhookSecret: 'old-secret' };
+    const bots = new BotRegistry([current, beta], [{ bot: old, until: Date.now() + 60_000 }]);
+    expect(bots.bySecret('old-secret')).toBe(beta);
+  });
+});

@@ -12,6 +12,8 @@ export interface RedisServerOptions {
   appendFsync?: 'always' | 'everysec' | 'no';
   /** Binary to run. @defaultValue 'redis-server' */
   binary?: string;
+  /** More arguments (`--replicaof …`, `--cluster-enabled yes`, …). @defaultValue [] */
+  extraArgs?: readonly string[];
 }
 
 /**
@@ -38,6 +40,7 @@ export class RedisServer {
       appendOnly: opts.appendOnly ?? true,
       appendFsync: opts.appendFsync ?? 'always',
       binary: opts.binary ?? 'redis-server',
+      extraArgs: opts.extraArgs ?? [],
     });
     await server.#spawn();
     return server;
@@ -71,6 +74,7 @@ export class RedisServer {
       'no',
       '--logfile',
       '',
+      ...this.#opts.extraArgs,
     ];
     const proc = spawn(this.#opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { Router } from '@koa/router';
 import {
   OpsListener,
-  type BotRegistry,
+  SecretRedactor,
+  type BotLookup,
   type Logger,
   type Queues,
   type SettingsStore,
@@ -13,8 +14,11 @@ import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import pkg from '../package.json' with { type: 'json' };
 import { BacklogMonitor } from './backlog-monitor.ts';
+import { trustedProxies } from './client-address.ts';
+import { DeadLetters } from './dead-letters.ts';
 import type { GatewayConfig } from './env.ts';
 import { HttpServer } from './http-server.ts';
+import { FailedSecretThrottle } from './secret-throttle.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { errorTranslation } from './middleware/error-translation.ts';
 import { notFound } from './middleware/not-found.ts';
@@ -30,7 +34,7 @@ import { WebhookInfoPoller } from './webhook-info-poller.ts';
 export interface GatewayDeps {
   /** Validated settings (`loadConfig(gatewayEnv, env)`). */
   config: GatewayConfig;
-  bots: BotRegistry;
+  bots: BotLookup;
   /** Producer connection (`createProducerConnection`): fails fast while Redis is away. */
   redis: Redis;
   /** Queues on `redis` with prefix `config.QUEUE_PREFIX` (`createQueues`). */
@@ -57,17 +61,27 @@ export interface GatewayDeps {
    * are not mounted; without `settings` neither is `/admin/settings`.
    */
   admin?: { telegram?: TelegramClientCache; settings?: SettingsStore };
+  /** Scrubs secrets from dead letters shown to the operator. @defaultValue the bots' tokens and secrets */
+  redactor?: SecretRedactor;
 }
 
-/** A gateway: the public Koa app and listener, and the ops listener. Nothing runs until {@link Gateway.start}. */
+/**
+ * A gateway: the public Koa app and listener, the admin listener and the ops listener. Nothing runs
+ * until {@link Gateway.start}.
+ */
 export interface Gateway {
-  /** Public app: webhook, callback, health, ready. */
+  /** Public app: webhook, callback, health, ready, and nothing else. */
   app: Koa;
+  /** Admin app (its own listener, never exposed): webhook registration and settings. */
+  adminApp: Koa;
   /** Ops listener: health, ready, metrics (the same contract in every service). */
   ops: OpsListener;
   backlog: BacklogMonitor;
-  /** Listen on `config.PORT` / `config.OPS_PORT` (0 = any free port) and start the backlog monitor. */
-  start(): Promise<{ port: number; opsPort: number }>;
+  /**
+   * Listen on `config.PORT`, `config.ADMIN_PORT` and `config.OPS_PORT` (0 = any free port) and start
+   * the backlog monitor.
+   */
+  start(): Promise<{ port: number; opsPort: number; adminPort: number }>;
   /**
    * Graceful stop: not ready, stop accepting, finish requests in flight (up to
    * `config.SHUTDOWN_GRACE_MS`), stop the backlog monitor. Connections and queues stay open: their
@@ -110,6 +124,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
           holder: deps.hostname ?? hostname(),
         });
 
+  const throttle = new FailedSecretThrottle({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    limit: config.AUTH_FAILURE_LIMIT,
+    windowMs: config.AUTH_FAILURE_WINDOW_SECONDS * 1000,
+    trustedProxies: config.TRUSTED_PROXIES.length > 0 ? trustedProxies(config.TRUSTED_PROXIES) : undefined,
+    onFailure: (route, outcome) => metrics.authFailure(route, outcome),
+    logger,
+  });
+
   const app = new Koa({ proxy: false });
   const publicRouter = new Router();
   healthRoutes(publicRouter, { readiness, service: SERVICE, version });
@@ -123,27 +147,49 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
+    replicas: { count: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS },
   });
   webhook.register(publicRouter);
   cursorRunnerCallbackRoutes(publicRouter, {
     secret: config.WEBHOOK_SECRET,
     queues,
     redis,
+    prefix: config.QUEUE_PREFIX,
     metrics,
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
   });
-  adminRoutes(publicRouter, {
-    secret: config.WEBHOOK_SECRET,
+  mount(app, publicRouter, metrics, logger);
+
+  // The operator API lives on its own listener, so the public port (the only one an Ingress routes
+  // to) cannot reach it whatever the Ingress rules say.
+  const adminApp = new Koa({ proxy: false });
+  const adminRouter = new Router();
+  adminRoutes(adminRouter, {
+    secret: config.ADMIN_SECRET ?? config.WEBHOOK_SECRET,
     bots,
     telegram: deps.admin?.telegram,
     settings: deps.admin?.settings,
+    deadLetters: new DeadLetters({
+      queues,
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      redactor:
+        deps.redactor ??
+        new SecretRedactor([
+          ...(config.WEBHOOK_SECRET ?? []),
+          ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
+        ]),
+    }),
     webhookBaseUrl: config.TELEGRAM_WEBHOOK_BASE_URL,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    throttle,
     logger,
   });
-  mount(app, publicRouter, metrics, logger);
+  mount(adminApp, adminRouter, metrics, logger);
 
   const ops = new OpsListener({ service: SERVICE, version, registry, readiness, logger });
 
@@ -154,9 +200,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     maxRequestsPerSocket: config.MAX_REQUESTS_PER_SOCKET,
   };
   let server: HttpServer | undefined;
+  let adminServer: HttpServer | undefined;
 
   return {
     app,
+    adminApp,
     ops,
     backlog,
     async start() {
@@ -171,15 +219,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if (bot === null) void koa(req, res);
         else void webhook.handle(req, res, bot);
       }, serverOptions);
-      const [port, opsPort] = await Promise.all([
+      adminServer = new HttpServer(adminApp.callback(), serverOptions);
+      const [port, adminPort, opsPort] = await Promise.all([
         server.listen(config.PORT, config.HOST),
+        adminServer.listen(config.ADMIN_PORT, config.ADMIN_HOST),
         ops.listen(config.OPS_PORT, config.HOST),
       ]);
-      return { port, opsPort };
+      return { port, opsPort, adminPort };
     },
     async stop() {
       readiness.drain();
-      if (server !== undefined) await Promise.all([server.close(config.SHUTDOWN_GRACE_MS), ops.close()]);
+      if (server !== undefined) {
+        await Promise.all([
+          server.close(config.SHUTDOWN_GRACE_MS),
+          adminServer?.close(config.SHUTDOWN_GRACE_MS),
+          ops.close(),
+        ]);
+      }
       backlog.stop();
       await webhookInfo?.stop();
     },

@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { listen } from '@telegram-receiver/core';
+import { deferContinue } from './expect-continue.ts';
 
 /** Options of {@link HttpServer}. */
 export interface HttpServerOptions {
@@ -49,12 +50,17 @@ export class HttpServer {
         connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 2))),
       },
       (req: IncomingMessage, res: ServerResponse) => {
-        this.#inFlight.add(res);
-        res.once('close', () => this.#done(res));
-        if (this.#draining) res.setHeader('Connection', 'close');
+        this.#track(res);
         handler(req, res);
       },
     );
+    // `Expect: 100-continue` is answered by the route when it starts reading the body, so a body
+    // it refuses (401, 413, 415) is never sent (see expect-continue.ts).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      this.#track(res);
+      deferContinue(req, res);
+      handler(req, res);
+    });
     this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
     this.server.maxRequestsPerSocket = opts.maxRequestsPerSocket ?? 1000;
   }
@@ -90,6 +96,12 @@ export class HttpServer {
     // Whatever is still open now is idle or past the grace period: nothing worth waiting for.
     this.server.closeAllConnections();
     await closed;
+  }
+
+  #track(res: ServerResponse): void {
+    this.#inFlight.add(res);
+    res.once('close', () => this.#done(res));
+    if (this.#draining) res.setHeader('Connection', 'close');
   }
 
   #done(res: ServerResponse): void {

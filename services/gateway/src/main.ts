@@ -13,7 +13,9 @@ import {
   createQueues,
   createWorkerConnection,
   loadBots,
+  redisEndpointOf,
   runService,
+  watchBots,
 } from '@telegram-receiver/core';
 import { createGateway } from './app.ts';
 import { gatewayEnv } from './env.ts';
@@ -33,11 +35,11 @@ await runService({
       ? ['WEBHOOK_SECRET is not set: /cursor-runner/callback answers 503 until it is']
       : []),
   ],
-  async start({ config, prepared: bots, logger }) {
+  async start({ config, prepared: initialBots, logger, redactor }) {
     // Commands issued in the same tick (callback enqueues, probes) share one socket write. The webhook
     // does not depend on it: UpdateBatcher already writes each tick's updates with one call.
     const redis = createProducerConnection({
-      url: config.REDIS_URL,
+      ...redisEndpointOf(config),
       name: 'gateway-producer',
       autoPipelining: config.REDIS_AUTO_PIPELINING,
     });
@@ -51,7 +53,11 @@ await runService({
       if (redisDown) logger.info('Redis connection is back');
       redisDown = false;
     });
-    const queues = createQueues(redis, config.QUEUE_PREFIX);
+    // The jobs the gateway writes carry the dead-letter retention (BullMQ applies it when they fail).
+    const queues = createQueues(redis, config.QUEUE_PREFIX, {
+      hours: config.DEAD_LETTER_RETENTION_HOURS,
+      max: config.DEAD_LETTER_MAX,
+    });
     for (const queue of [queues.updates, queues.callbacks]) {
       queue.on('error', err => logger.debug({ err, queue: queue.name }, 'queue error'));
     }
@@ -60,7 +66,9 @@ await runService({
     // settings subscriber waits for Redis in the background, so a Redis outage never blocks start-up.
     const agent = createHttpAgent();
     const telegram = new TelegramClientCache({ baseUrl: config.TELEGRAM_API_URL, agent, logger });
-    const subscriber = createWorkerConnection({ url: config.REDIS_URL, name: 'gateway-settings' });
+    // BOTS_FILE is watched: rotated tokens and webhook secrets take effect without a restart.
+    const bots = await watchBots({ config, initial: initialBots, redactor, clients: telegram, logger });
+    const subscriber = createWorkerConnection({ ...redisEndpointOf(config), name: 'gateway-settings' });
     subscriber.on('error', (err: Error) => logger.debug({ err }, 'settings subscriber error'));
     const settings = new SettingsStore({ redis, subscriber, prefix: config.QUEUE_PREFIX, logger });
     settings
@@ -76,12 +84,14 @@ await runService({
       registry: createMetricsRegistry(),
       defaultMetrics: true,
       admin: { telegram, settings },
+      redactor,
     });
-    const { port, opsPort } = await gateway.start();
+    const { port, opsPort, adminPort } = await gateway.start();
     return {
-      message: `gateway listening on ${config.HOST}:${port} (ops ${opsPort})`,
-      details: { port, opsPort, host: config.HOST, bots: bots.all().map(bot => bot.name) },
+      message: `gateway listening on ${config.HOST}:${port} (ops ${opsPort}, admin ${config.ADMIN_HOST}:${adminPort})`,
+      details: { port, opsPort, adminPort, host: config.HOST, bots: bots.all().map(bot => bot.name) },
       async stop() {
+        bots.stop();
         await gateway.stop();
         await settings.close();
         await closeQueues(queues);

@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 /** Why the webhook refused an update (the `reason` label of `telegram_receiver_webhook_rejections_total`). */
 export type RejectionReason =
   | 'unauthorized'
+  | 'throttled'
   | 'bad_request'
   | 'too_large'
   | 'unsupported_media_type'
@@ -40,6 +41,7 @@ export class GatewayMetrics {
   readonly #duration: Histogram<'route' | 'status'>;
   readonly #enqueue: Histogram<'queue'>;
   readonly #rejections: Counter<'reason'>;
+  readonly #authFailures: Counter<'route' | 'outcome'>;
   readonly #batchSize: Histogram;
   readonly #enqueued: Counter<'bot' | 'result'>;
   readonly #backlog: Gauge<'queue'>;
@@ -92,6 +94,12 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#authFailures = new Counter({
+      name: `${METRIC_PREFIX}auth_failures_total`,
+      help: 'Requests with a wrong or missing webhook, callback or admin secret, by outcome (401, or 429 once throttled).',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
     this.#enqueued = new Counter({
       name: `${METRIC_PREFIX}updates_enqueued_total`,
       help: 'Updates made durable, by bot; result=duplicate when the update was already stored (Telegram re-delivery).',
@@ -135,6 +143,10 @@ export class GatewayMetrics {
 
   rejection(reason: RejectionReason): void {
     this.#rejections.inc({ reason });
+  }
+
+  authFailure(route: 'webhook' | 'callback' | 'admin', outcome: 'unauthorized' | 'throttled'): void {
+    this.#authFailures.inc({ route, outcome });
   }
 
   enqueued(bot: string, result: 'new' | 'duplicate'): void {

@@ -13,6 +13,12 @@ export interface UpdateBatcherOptions {
   maxBatch?: number;
   /** Called with the size of every batch written (the batch-size metric). */
   onBatch?: (size: number) => void;
+  /**
+   * Replicas that must hold a batch before it counts as durable (Redis `WAIT`), so an update
+   * answered 200 survives a Sentinel failover; fewer acknowledgements within `timeoutMs` fail the
+   * batch (503, Telegram retries, dedup absorbs the repeat). @defaultValue `{ count: 0 }` (no wait)
+   */
+  replicas?: { count: number; timeoutMs: number };
 }
 
 interface Waiting {
@@ -34,6 +40,8 @@ export class UpdateBatcher {
   readonly #writer: UpdateWriter;
   readonly #maxBatch: number;
   readonly #onBatch: ((size: number) => void) | undefined;
+  readonly #redis: Pick<Redis, 'wait'>;
+  readonly #replicas: { count: number; timeoutMs: number };
   #waiting: Waiting[] = [];
   #scheduled: NodeJS.Immediate | undefined;
 
@@ -41,6 +49,8 @@ export class UpdateBatcher {
     this.#writer = new UpdateWriter({ queue: opts.queue, redis: opts.redis, prefix: opts.prefix });
     this.#maxBatch = opts.maxBatch ?? 256;
     this.#onBatch = opts.onBatch;
+    this.#redis = opts.redis;
+    this.#replicas = opts.replicas ?? { count: 0, timeoutMs: 0 };
   }
 
   /**
@@ -62,7 +72,7 @@ export class UpdateBatcher {
     this.#waiting = [];
     if (batch.length === 0) return;
     this.#onBatch?.(batch.length);
-    this.#writer.write(batch.map(w => w.update)).then(
+    this.#durable(batch.map(w => w.update)).then(
       isNew => {
         batch.forEach((waiting, i) => waiting.resolve(isNew[i] === true));
       },
@@ -70,5 +80,20 @@ export class UpdateBatcher {
         for (const waiting of batch) waiting.reject(err);
       },
     );
+  }
+
+  /** Write the batch, then wait for the replicas when asked to (one WAIT per batch, not per update). */
+  async #durable(updates: PendingUpdate[]): Promise<boolean[]> {
+    const isNew = await this.#writer.write(updates);
+    const { count, timeoutMs } = this.#replicas;
+    if (count > 0) {
+      const acked = await this.#redis.wait(count, timeoutMs);
+      if (acked < count) {
+        throw new Error(
+          `only ${acked} of ${count} Redis replicas acknowledged the write within ${timeoutMs} ms`,
+        );
+      }
+    }
+    return isNew;
   }
 }

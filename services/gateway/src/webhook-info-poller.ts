@@ -1,4 +1,4 @@
-import { METRIC_PREFIX, type BotRegistry, type Logger, type MetricsRegistry } from '@telegram-receiver/core';
+import { METRIC_PREFIX, type BotLookup, type Logger, type MetricsRegistry } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
 
@@ -11,7 +11,7 @@ export interface WebhookInfoSource {
 
 /** Options of {@link WebhookInfoPoller}. */
 export interface WebhookInfoPollerOptions {
-  bots: BotRegistry;
+  bots: BotLookup;
   telegram: WebhookInfoSource;
   /** Holds the lease that lets one replica at a time poll. */
   redis: Redis;

@@ -13,7 +13,7 @@ import {
 import { RedisServer } from '@telegram-receiver/testing';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BOT_A, BOT_B, CALLBACK_SECRET, startGateway, type TestGateway } from './harness.ts';
+import { BOT_A, BOT_B, CALLBACK_SECRET, startGateway, storedKeys, type TestGateway } from './harness.ts';
 
 interface Call {
   token: string;
@@ -107,7 +107,7 @@ async function admin(
   body?: unknown,
   secret: string | null = CALLBACK_SECRET,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await request(`${tg.url}${path}`, {
+  const res = await request(`${tg.adminUrl}${path}`, {
     method: method as 'GET',
     headers: {
       ...(secret === null ? {} : { 'x-admin-secret': secret }),
@@ -118,6 +118,44 @@ async function admin(
   const text = await res.body.text();
   return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown> };
 }
+
+describe('the admin listener', () => {
+  const routes: [string, string][] = [
+    ['POST', '/telegram/set_webhook'],
+    ['GET', '/telegram/webhook_info'],
+    ['DELETE', '/telegram/webhook'],
+    ['GET', '/admin/settings'],
+    ['PUT', '/admin/settings'],
+  ];
+
+  it('should answer 404 to every admin route on the public port, even with the right secret', async () => {
+    for (const [method, path] of routes) {
+      const res = await request(`${tg.url}${path}`, {
+        method: method as 'GET',
+        headers: { 'x-admin-secret': CALLBACK_SECRET, 'content-type': 'application/json' },
+        ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }),
+      });
+      await res.body.dump();
+      // DELETE /telegram/webhook shares its path with the public POST: 405 (Allow: POST), as HTTP says.
+      const expected = method === 'DELETE' ? 405 : 404;
+      expect({ method, path, status: res.statusCode }).toEqual({ method, path, status: expected });
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('should serve the admin routes on the admin port and nothing public there', async () => {
+    expect((await admin('GET', '/admin/settings')).status).toBe(200);
+    const webhook = await request(`${tg.adminUrl}/telegram/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': BOT_A.webhookSecret },
+      body: JSON.stringify({ update_id: 1 }),
+    });
+    await webhook.body.dump();
+    // Only DELETE is served at that path there: 405, and nothing is stored.
+    expect(webhook.statusCode).toBe(405);
+    expect(await storedKeys(tg)).toEqual([]);
+  });
+});
 
 describe('POST /telegram/set_webhook', () => {
   it("should register the first bot's webhook with its secret_token and our defaults", async () => {
@@ -265,7 +303,7 @@ describe('admin authentication', () => {
   });
 });
 
-describe('admin API without WEBHOOK_SECRET', () => {
+describe('admin API without ADMIN_SECRET or WEBHOOK_SECRET', () => {
   it('should answer 503 "admin API disabled" and never call Telegram', async () => {
     const agent = createHttpAgent();
     const disabled = await startGateway(
@@ -274,12 +312,12 @@ describe('admin API without WEBHOOK_SECRET', () => {
       { admin: () => ({ telegram: new TelegramClientCache({ baseUrl: botApiUrl, agent }) }) },
     );
     try {
-      const res = await request(`${disabled.url}/telegram/set_webhook`, {
+      const res = await request(`${disabled.adminUrl}/telegram/set_webhook`, {
         method: 'POST',
         headers: { 'x-admin-secret': '' },
       });
       expect(res.statusCode).toBe(503);
-      expect(await res.body.json()).toEqual({ ok: false, error: 'admin API disabled: set WEBHOOK_SECRET' });
+      expect(await res.body.json()).toEqual({ ok: false, error: 'admin API disabled: set ADMIN_SECRET' });
       expect(calls).toEqual([]);
     } finally {
       await disabled.close();

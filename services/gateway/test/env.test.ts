@@ -49,6 +49,20 @@ describe('loadConfig(gatewayEnv, env)', () => {
     expect(() => loadConfig(gatewayEnv, { REDIS_URL: 'http://x' })).toThrow(ConfigError);
   });
 
+  it('should parse TRUSTED_PROXIES as a list of addresses and CIDR ranges, and refuse anything else', () => {
+    expect(loadConfig(gatewayEnv, {}).TRUSTED_PROXIES).toEqual([]);
+    expect(
+      loadConfig(gatewayEnv, { TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).TRUSTED_PROXIES,
+    ).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
+    for (const bad of ['10.0.0.0/33', 'example.com', '1.2.3.4/8/1', '::1/129', '10.0.0.1/x']) {
+      expect(() => loadConfig(gatewayEnv, { TRUSTED_PROXIES: bad }), bad).toThrow(/TRUSTED_PROXIES/);
+    }
+    expect(() => loadConfig(gatewayEnv, { AUTH_FAILURE_LIMIT: '0' })).toThrow(/AUTH_FAILURE_LIMIT/);
+    expect(() => loadConfig(gatewayEnv, { AUTH_FAILURE_WINDOW_SECONDS: '-5' })).toThrow(
+      /AUTH_FAILURE_WINDOW_SECONDS/,
+    );
+  });
+
   it('should never quote a secret value in the error', () => {
     const secret = 'bad secret with spaces!!';
     try {

@@ -36,6 +36,8 @@ export interface TestGateway {
   config: GatewayConfig;
   url: string;
   opsUrl: string;
+  /** The admin listener (operator API). */
+  adminUrl: string;
   prefix: string;
   queues: Queues;
   /** The gateway's producer connection. */
@@ -75,6 +77,8 @@ export async function startGateway(
     HOST: '127.0.0.1',
     PORT: 0,
     OPS_PORT: 0,
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_PORT: 0,
   };
   const logLines: string[] = [];
   const bots = opts.bots ?? [BOT_A, BOT_B];
@@ -105,7 +109,7 @@ export async function startGateway(
     startupRedisWaitMs: opts.startupRedisWaitMs ?? 5000,
     ...(opts.admin ? { admin: opts.admin(redis) } : {}),
   });
-  const { port, opsPort } = await gateway.start();
+  const { port, opsPort, adminPort } = await gateway.start();
   const probe = new Redis(server.url, { maxRetriesPerRequest: 1 });
   probe.on('error', () => undefined);
   return {
@@ -113,6 +117,7 @@ export async function startGateway(
     config,
     url: `http://127.0.0.1:${port}`,
     opsUrl: `http://127.0.0.1:${opsPort}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
     prefix,
     queues,
     redis,
@@ -183,8 +188,8 @@ export async function postUpdate(
   );
 }
 
-/** Keys that only exist once something was stored (jobs, dedup markers, lanes). */
+/** Keys that only exist once something was stored (jobs, dedup markers, lanes); not failed-secret counters. */
 export async function storedKeys(tg: TestGateway): Promise<string[]> {
   const keys = await tg.probe.keys(`${tg.prefix}:*`);
-  return keys.filter(k => !k.endsWith(':meta') && !k.includes(':ready:')).sort();
+  return keys.filter(k => !k.endsWith(':meta') && !k.includes(':ready:') && !k.includes(':authfail:')).sort();
 }

@@ -1,14 +1,13 @@
 // src/main.ts as a real child process: start-up with a private redis-server, SIGTERM in the middle
 // of a burst (every update that got its 200 must be in Redis, and the process exits 0).
-import { fileURLToPath } from 'node:url';
 import { updateJobId } from '@telegram-receiver/core';
-import { RedisServer, freePort, randomName, startServiceProcess } from '@telegram-receiver/testing';
+import { RedisServer, randomName } from '@telegram-receiver/testing';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGatewayProcess } from './gateway-process.ts';
 import { messageUpdate } from './harness.ts';
 
-const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TOKEN = '987654:main-test-token-cccccccccccccccccccccc';
 const SECRET = 'main_test_webhook_secret_42';
 
@@ -26,23 +25,14 @@ afterAll(async () => {
 
 describe('main.ts (SIGTERM)', () => {
   it('should store every update it answered 200 during a burst, then exit 0', async () => {
-    const [port, opsPort] = [await freePort(), await freePort()];
     const prefix = randomName('main');
-    const service = await startServiceProcess({
-      entry,
-      env: {
-        REDIS_URL: server.url,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        OPS_PORT: String(opsPort),
-        QUEUE_PREFIX: prefix,
-        TELEGRAM_BOT_TOKEN: TOKEN,
-        TELEGRAM_WEBHOOK_SECRET: SECRET,
-        WEBHOOK_SECRET: 'main-callback-secret',
-        LOG_LEVEL: 'debug',
-        SHUTDOWN_GRACE_MS: '5000',
-      },
-      readyLine: 'gateway listening',
+    const { service, port, opsPort } = await startGatewayProcess(server, {
+      QUEUE_PREFIX: prefix,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: SECRET,
+      WEBHOOK_SECRET: 'main-callback-secret',
+      LOG_LEVEL: 'debug',
+      SHUTDOWN_GRACE_MS: '5000',
     });
     const listening = JSON.parse(service.lines.find(l => l.includes('gateway listening')) ?? '{}') as {
       port?: number;

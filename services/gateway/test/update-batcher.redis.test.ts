@@ -2,11 +2,13 @@ import {
   JOB_NAMES,
   createProducerConnection,
   createQueues,
-  laneKey,
+  laneIndexKey,
+  laneListKey,
+  parkedCountKey,
   updateJobId,
   type Queues,
 } from '@telegram-receiver/core';
-import { RedisServer, randomName } from '@telegram-receiver/testing';
+import { RedisServer, laneInvariantViolations, laneJobIds, randomName } from '@telegram-receiver/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpdateBatcher } from '../src/update-batcher.ts';
@@ -67,19 +69,14 @@ describe('UpdateBatcher.submit(update)', () => {
     const job = await queues.updates.getJob(updateJobId('b', 7));
     expect(job?.name).toBe(JOB_NAMES.telegramUpdate);
     expect(job?.data).toMatchObject({ bot: 'b', lane: 'chat:1001', update: message(7, 1001) });
-    expect(await probe.zrange(laneKey(prefix, 'b', 'chat:1001'), 0, -1)).toEqual([
-      '2',
-      '7',
-      '12',
-      '17',
-      '22',
-      '27',
-      '32',
-      '37',
-      '42',
-      '47',
-    ]);
-    expect(await probe.pttl(laneKey(prefix, 'b', 'chat:1001'))).toBeGreaterThan(86_000_000);
+    // One chat's updates in arrival order; only the first is runnable, the others are parked.
+    expect((await laneJobIds(probe, prefix, 'b:chat:1001')).updates).toEqual(
+      [2, 7, 12, 17, 22, 27, 32, 37, 42, 47].map(id => updateJobId('b', id)),
+    );
+    expect(await queues.updates.getJobCountByTypes('waiting')).toBe(5);
+    expect(await probe.get(parkedCountKey(prefix, 'updates'))).toBe('45');
+    expect(await probe.zcard(laneIndexKey(prefix, 'updates'))).toBe(5);
+    expect(await laneInvariantViolations(probe, prefix)).toEqual([]);
   });
 
   it('should flush early when maxBatch updates wait', async () => {
@@ -97,7 +94,8 @@ describe('UpdateBatcher.submit(update)', () => {
       ),
     );
     expect(batches).toEqual([5, 5, 2]);
-    expect(await queues.updates.getJobCountByTypes('waiting')).toBe(12);
+    expect(await queues.updates.getJobCountByTypes('waiting')).toBe(1);
+    expect((await laneJobIds(probe, prefix, 'b:chat:1')).updates).toHaveLength(12);
   });
 
   it('should report a re-delivery in the same batch and in a later one as not new, with one job', async () => {
@@ -117,7 +115,7 @@ describe('UpdateBatcher.submit(update)', () => {
   it('should fail every waiter when the batch fails half-way, and complete it on the retry', async () => {
     const batcher = new UpdateBatcher({ queue: queues.updates, redis, prefix });
     // A lane key of the wrong type makes the script fail after it wrote the first update.
-    await probe.set(laneKey(prefix, 'b', 'chat:7'), 'not a sorted set');
+    await probe.set(laneListKey(prefix, 'b:chat:7', 'updates'), 'not a list');
     const batch = [
       { bot: 'b', updateId: 1, update: message(1, 6), lane: 'chat:6' },
       { bot: 'b', updateId: 2, update: message(2, 7), lane: 'chat:7' },
@@ -125,10 +123,11 @@ describe('UpdateBatcher.submit(update)', () => {
     const outcomes = await Promise.allSettled(batch.map(u => batcher.submit(u)));
     expect(outcomes.map(o => o.status)).toEqual(['rejected', 'rejected']);
     // Telegram retries both (each got 503); the writes that landed make the retry a no-op for them.
-    await probe.del(laneKey(prefix, 'b', 'chat:7'));
+    await probe.del(laneListKey(prefix, 'b:chat:7', 'updates'));
     await Promise.all(batch.map(u => batcher.submit(u)));
     expect(await queues.updates.getJobCountByTypes('waiting')).toBe(2);
-    expect(await probe.zrange(laneKey(prefix, 'b', 'chat:7'), 0, -1)).toEqual(['2']);
+    expect((await laneJobIds(probe, prefix, 'b:chat:7')).updates).toEqual([updateJobId('b', 2)]);
+    expect(await laneInvariantViolations(probe, prefix)).toEqual([]);
   });
 
   it('should reject every waiter of a batch when Redis is gone', async () => {

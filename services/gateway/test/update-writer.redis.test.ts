@@ -6,11 +6,10 @@ import {
   JOB_NAMES,
   UPDATE_DEDUP_TTL_MS,
   createQueues,
-  laneKey,
   updateJobId,
   type UpdateJobData,
 } from '@telegram-receiver/core';
-import { RedisServer, randomName } from '@telegram-receiver/testing';
+import { RedisServer, laneInvariantViolations, laneJobIds, randomName } from '@telegram-receiver/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateWriter } from '../src/update-writer.ts';
@@ -74,7 +73,8 @@ describe('UpdateWriter.write(batch)', () => {
     const expected = await snapshot(bullPrefix, jobId);
     const actual = await snapshot(ourPrefix, jobId);
     expect({ ...actual, data: { ...actual.data, receivedAt: 1 } }).toEqual(expected);
-    expect(await redis.zrange(laneKey(ourPrefix, 'bot', 'chat:55'), 0, -1)).toEqual(['9001']);
+    expect(await laneJobIds(redis, ourPrefix, 'bot:chat:55')).toEqual({ updates: [jobId], callbacks: [] });
+    expect(await laneInvariantViolations(redis, ourPrefix)).toEqual([]);
 
     // BullMQ reads both jobs back identically (options decoded, data parsed).
     const [a, b] = await Promise.all([bull.updates.getJob(jobId), ours.updates.getJob(jobId)]);

@@ -1,8 +1,8 @@
 // The webhook against a private redis-server: an update is answered 200 only once its job and lane
 // entry are in Redis, everything else is refused without storing anything.
 import { Readable } from 'node:stream';
-import { UPDATE_DEDUP_TTL_MS, laneKey, updateJobId } from '@telegram-receiver/core';
-import { RedisServer, waitFor } from '@telegram-receiver/testing';
+import { updateJobId } from '@telegram-receiver/core';
+import { RedisServer, laneInvariantViolations, laneJobIds, waitFor } from '@telegram-receiver/testing';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -45,10 +45,11 @@ describe('POST /telegram/webhook', () => {
     expect(job?.data.lane).toBe('chat:77');
     expect(typeof job?.data.receivedAt).toBe('number');
 
-    const key = laneKey(tg.prefix, BOT_A.name, 'chat:77');
-    expect(await tg.probe.zrange(key, 0, -1, 'WITHSCORES')).toEqual(['1001', '1001']);
-    const ttl = await tg.probe.pttl(key);
-    expect(ttl).toBeGreaterThan(UPDATE_DEDUP_TTL_MS - 60_000);
+    expect(await laneJobIds(tg.probe, tg.prefix, `${BOT_A.name}:chat:77`)).toEqual({
+      updates: [updateJobId(BOT_A.name, 1001)],
+      callbacks: [],
+    });
+    expect(await laneInvariantViolations(tg.probe, tg.prefix)).toEqual([]);
   });
 
   it('should keep one job when the same update arrives twice, and count the second as a duplicate', async () => {
@@ -336,6 +337,20 @@ describe('POST /telegram/webhook (Redis down at start-up)', () => {
     } finally {
       if (!server.running) await server.restart();
       await late?.close();
+    }
+  });
+});
+
+describe('POST /telegram/webhook with REDIS_WAIT_REPLICAS', () => {
+  it('should answer 503 + Retry-After when fewer replicas than asked hold the update in time', async () => {
+    const strict = await startGateway(server, { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '50' });
+    try {
+      // This redis-server has no replica: WAIT 1 answers 0.
+      const answer = await postUpdate(strict, messageUpdate(9001));
+      expect(answer.status).toBe(503);
+      expect(answer.headers['retry-after']).toBe(String(strict.config.RETRY_AFTER_SECONDS));
+    } finally {
+      await strict.close();
     }
   });
 });

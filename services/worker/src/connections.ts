@@ -4,6 +4,7 @@ import {
   createProducerConnection,
   createWorkerConnection,
   type Logger,
+  type RedisEndpoint,
 } from '@telegram-receiver/core';
 
 /**
@@ -30,15 +31,15 @@ export interface WorkerConnections {
   probe: Redis;
 }
 
-/** Open the worker's connections to `url` (they connect in the background and reconnect by themselves). */
-export function createWorkerConnections(url: string, logger: Logger): WorkerConnections {
+/** Open the worker's connections to `endpoint` (they connect in the background and reconnect by themselves). */
+export function createWorkerConnections(endpoint: RedisEndpoint, logger: Logger): WorkerConnections {
   const connect = (name: string, autoPipelining = false) => {
-    const redis = createWorkerConnection({ url, name, autoPipelining });
+    const redis = createWorkerConnection({ ...endpoint, name, autoPipelining });
     // ioredis reconnects by itself; without a listener an error event would crash the process.
     redis.on('error', (err: Error) => logger.debug({ err, connection: name }, 'redis connection error'));
     return redis;
   };
-  const probe = createProducerConnection({ url, name: 'worker-probe', commandTimeoutMs: 1000 });
+  const probe = createProducerConnection({ ...endpoint, name: 'worker-probe', commandTimeoutMs: 1000 });
   probe.on('error', (err: Error) => logger.debug({ err }, 'redis probe connection error'));
   return {
     commands: connect('worker-commands'),

@@ -13,6 +13,9 @@ export const workerEnv = {
   TELEGRAM_TIMEOUT_MS: envPositiveInt(30_000, 600_000).describe(
     'Deadline of one Bot API call, in ms. A send that times out is never repeated.',
   ),
+  TELEGRAM_BOT_MESSAGES_PER_SECOND: envPositiveInt(30, 1000).describe(
+    "Messages per second one bot may send, across replicas (Telegram's limit: 30; more with paid broadcasts).",
+  ),
   TELEGRAM_WEBHOOK_BASE_URL: envHttpUrl('http://localhost:3000').describe(
     'Public base URL of the gateway; cursor-runner posts results to <base>/cursor-runner/callback.',
   ),

@@ -9,7 +9,9 @@ import {
   TelegramClientCache,
   createHttpAgent,
   loadBots,
+  redisEndpointOf,
   runService,
+  watchBots,
 } from '@telegram-receiver/core';
 import { closeWorkerConnections, createWorkerConnections } from './connections.ts';
 import { workerEnv } from './env.ts';
@@ -40,7 +42,7 @@ await runService({
       ? ['WEBHOOK_SECRET is not set: cursor-runner callbacks will be refused by the gateway']
       : []),
   ],
-  async start({ config, prepared: bots, logger, redactor }) {
+  async start({ config, prepared: initialBots, logger, redactor }) {
     const agent = createHttpAgent();
     const telegram = new TelegramClientCache({
       baseUrl: config.TELEGRAM_API_URL,
@@ -48,11 +50,14 @@ await runService({
       timeoutMs: config.TELEGRAM_TIMEOUT_MS,
       logger,
     });
+    // BOTS_FILE is watched: a rotated token answers from the next job on, without a restart.
+    const bots = await watchBots({ config, initial: initialBots, redactor, clients: telegram, logger });
     const cursorRunner = new CursorRunnerClient({
       baseUrl: config.CURSOR_RUNNER_URL,
       agent,
       timeoutMs: config.CURSOR_RUNNER_TIMEOUT * 1000,
-      webhookSecret: config.WEBHOOK_SECRET,
+      // During a rotation the first listed secret is the new one the gateway already accepts.
+      webhookSecret: config.WEBHOOK_SECRET?.[0],
       logger,
     });
     const elevenLabs =
@@ -67,7 +72,7 @@ await runService({
             voiceId: config.ELEVENLABS_VOICE_ID,
             logger,
           });
-    const connections = createWorkerConnections(config.REDIS_URL, logger);
+    const connections = createWorkerConnections(redisEndpointOf(config), logger);
     const service = createWorkerService({
       config,
       connections,
@@ -89,6 +94,7 @@ await runService({
         callbacksConcurrency: config.CALLBACKS_CONCURRENCY,
       },
       async stop() {
+        bots.stop();
         await service.stop();
         await closeWorkerConnections(connections);
         await agent.close();

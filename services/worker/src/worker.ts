@@ -18,7 +18,7 @@ import {
 import pkg from '../package.json' with { type: 'json' };
 import type { WorkerConnections } from './connections.ts';
 import type { WorkerConfig } from './env.ts';
-import { LaneGate } from './lanes/lane-gate.ts';
+import { LaneAdvancer } from './lanes/lane-advancer.ts';
 import { SendLedger } from './ledger/send-ledger.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { createCallbackProcessor, type CallbackJobResult } from './processors/callback-processor.ts';
@@ -39,7 +39,8 @@ export type WorkerServiceConfig = Pick<
   | 'TELEGRAM_WEBHOOK_BASE_URL'
   | 'CURSOR_RUNNER_CALLBACK_URL'
   | 'ELEVENLABS_CONCURRENCY'
->;
+> &
+  Partial<Pick<WorkerConfig, 'TELEGRAM_BOT_MESSAGES_PER_SECOND'>>;
 
 /** Options of {@link createWorkerService}. */
 export interface WorkerServiceOptions {
@@ -88,6 +89,24 @@ export function callbackUrlOf(
   return config.CURSOR_RUNNER_CALLBACK_URL ?? `${config.TELEGRAM_WEBHOOK_BASE_URL}/cursor-runner/callback`;
 }
 
+/**
+ * How fast a dead worker's jobs go to another replica (issue 6: within 15 s). A job's lock lasts
+ * `lockDuration` and BullMQ renews it every half of that while the job runs; every
+ * `stalledInterval` one replica moves the jobs whose lock is gone back to `wait` (a job must be
+ * seen without its lock by one check after being listed active by the previous one). A SIGKILLed
+ * worker's job therefore runs again within lockDuration + stalledInterval (≈ 9 s) plus the fetch.
+ * The send ledger keeps the re-run from repeating a step. `maxStalledCount` 5: a job killed with
+ * its worker several times in a row (chaos, rolling restarts) is still re-run, not failed; a job
+ * that kills its worker every time is moved to `failed` after 5 crashes.
+ */
+export const RECOVERY_OPTIONS = { lockDuration: 5000, stalledInterval: 4000, maxStalledCount: 5 } as const;
+
+/** A bot's send pace from TELEGRAM_BOT_MESSAGES_PER_SECOND (a second's worth may go at once). */
+function botPace(config: WorkerServiceConfig): Pick<SendPacerOptions, 'bot'> {
+  const rate = config.TELEGRAM_BOT_MESSAGES_PER_SECOND;
+  return rate === undefined ? {} : { bot: { intervalMs: Math.ceil(1000 / rate), burst: rate } };
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -109,6 +128,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   let queues: ReturnType<typeof createQueues> | undefined;
   let settings: SettingsStore | undefined;
   let ops: OpsListener | undefined;
+  let laneAdvancer: LaneAdvancer | undefined;
   let stopping: Promise<void> | undefined;
   // Attempts running in this process, so stop() can wait for them (BullMQ's close() cannot be
   // turned into a forced close once it is waiting).
@@ -184,7 +204,8 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     settings = new SettingsStore({ redis: jobState, subscriber, prefix, logger });
     await settings.start();
     const ledger = new SendLedger({ redis: jobState, prefix });
-    const laneGate = new LaneGate({ redis: jobState, queue: queues.updates, prefix, logger });
+    const lanes = new LaneAdvancer({ redis: jobState, queues, prefix, logger });
+    laneAdvancer = lanes;
     // Provider caps hold cluster-wide: the slots and the pace live in Redis, not in this process.
     const elevenLabs =
       opts.elevenLabs === undefined
@@ -204,6 +225,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
             redis: jobState,
             prefix,
             onWait: ms => metrics.pacingWait.observe(ms / 1000),
+            ...botPace(config),
             ...(opts.pacing ?? {}),
           });
     const common = {
@@ -221,7 +243,6 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     const processUpdate = createUpdateProcessor({
       ...common,
       cursorRunner: opts.cursorRunner,
-      laneGate,
       callbackUrl: callbackUrlOf(config),
     });
     const processCallback = createCallbackProcessor(common);
@@ -235,6 +256,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         prefix,
         concurrency: config.UPDATES_CONCURRENCY,
         autorun: false,
+        ...RECOVERY_OPTIONS,
       },
     );
     const callbacksWorker = new Worker<CallbackJobData, CallbackJobResult, string>(
@@ -246,9 +268,12 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         prefix,
         concurrency: config.CALLBACKS_CONCURRENCY,
         autorun: false,
+        ...RECOVERY_OPTIONS,
       },
     );
-    laneGate.attach(updatesWorker);
+    lanes.attach(QUEUE_NAMES.updates, updatesWorker);
+    lanes.attach(QUEUE_NAMES.callbacks, callbacksWorker);
+    lanes.start();
     workers = [updatesWorker as Worker, callbacksWorker as Worker];
     for (const worker of workers) {
       worker.on('error', err => logger.error({ err, queue: worker.name }, 'worker error'));
@@ -297,6 +322,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       );
       if (!closingGently) await Promise.all(workers.map(w => w.close(true).catch(noteCloseFailure(w))));
     }
+    await laneAdvancer?.stop();
     await settings?.close();
     if (queues) await closeQueues(queues);
     await ops?.close();

@@ -3,7 +3,7 @@ import { loadConfig, SECRET_ENV_VARS, type CommonEnv } from '../config.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { SecretRedactor } from '../redact.ts';
-import { addTraceSecrets } from '../tracing/span-redactor.ts';
+import { useTraceRedactor } from '../tracing/span-redactor.ts';
 import { stopTracing } from '../tracing/start-tracing.ts';
 
 /** What {@link ServiceDefinition.start} receives. */
@@ -64,7 +64,10 @@ export function secretsOf(config: Record<string, unknown>): string[] {
   const values: string[] = [];
   for (const name of SECRET_ENV_VARS) {
     const value = config[name];
-    if (typeof value === 'string' && value !== '') values.push(value);
+    // A rotation list: each value on its own, so a log line holding one of them is scrubbed too.
+    for (const one of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (typeof one === 'string' && one !== '') values.push(one);
+    }
   }
   const url = config.REDIS_URL;
   if (typeof url === 'string' && URL.canParse(url)) {
@@ -107,10 +110,11 @@ export async function runService<S extends CommonEnv & z.ZodRawShape, P>(
       ),
     ),
   ];
-  // Spans are scrubbed of the same values as log lines (the bootstrap knew only the env's).
-  addTraceSecrets(secrets);
-  const logger = createLogger({ service: def.name, level: common.LOG_LEVEL, secrets });
+  // One redactor for the logger, the spans and everything else, so secrets added later (a rotated
+  // bots file) are scrubbed everywhere.
   const redactor = new SecretRedactor(secrets);
+  useTraceRedactor(redactor);
+  const logger = createLogger({ service: def.name, level: common.LOG_LEVEL, redactor });
 
   process.on('uncaughtException', err => {
     logger.fatal({ err }, `${def.name} crashed: uncaught exception`);

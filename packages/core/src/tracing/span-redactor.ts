@@ -15,6 +15,14 @@ export function addTraceSecrets(secrets: Iterable<string | undefined>): void {
   redactor = new SecretRedactor(known);
 }
 
+/**
+ * Scrub spans with the service's own redactor from now on (`runService` passes the logger's, which
+ * knows every secret of the process, including those a bots-file reload adds later).
+ */
+export function useTraceRedactor(shared: SecretRedactor): void {
+  redactor = shared;
+}
+
 function redactAttributes(
   attributes: Record<string, unknown>,
   set: (key: string, value: string) => void,

@@ -1,6 +1,7 @@
 import type { Logger } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
 import { HttpRejection } from '../errors/http-rejection.ts';
+import { sendRaw } from '../http-response.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 
 /** Options of {@link errorTranslation}. */
@@ -23,11 +24,17 @@ export function errorTranslation(opts: ErrorTranslationOptions) {
       await next();
     } catch (err) {
       if (err instanceof HttpRejection) {
+        if (err.reason !== undefined) metrics.rejection(err.reason);
+        if (err.closeConnection) {
+          // Answered here, not by Koa: a body still arriving is drained before the close.
+          ctx.status = err.status;
+          ctx.respond = false;
+          sendRaw(ctx.res, err.status, err.body, err.headers, true);
+          return;
+        }
         ctx.status = err.status;
         ctx.body = err.body;
         if (err.headers !== undefined) ctx.set(err.headers);
-        if (err.closeConnection) ctx.set('Connection', 'close');
-        if (err.reason !== undefined) metrics.rejection(err.reason);
         return;
       }
       const status = statusOf(err);

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
 import { HttpRejection } from '../errors/http-rejection.ts';
+import { sendContinue } from '../expect-continue.ts';
 import type { RejectionReason } from '../metrics.ts';
 
 /** Options of {@link jsonBody}. */
@@ -39,8 +40,10 @@ const JSON_TYPE = 'application/json';
 /**
  * Read and parse a JSON request body with a hard size limit, without a body-parser library (it is
  * the webhook's hot path). A declared Content-Length over the limit is refused before reading; a
- * chunked body that grows over it is refused as soon as it does, and the connection is closed so
- * nothing more is read. Accepts `application/json` (any parameters) and a missing Content-Type.
+ * chunked body that grows over it is refused as soon as it does, and the answer closes the
+ * connection after a bounded drain. A client waiting for `100 Continue` gets it only once the
+ * checks before the read have passed, so a refused body is never sent. Accepts `application/json`
+ * (any parameters) and a missing Content-Type.
  * Throws an {@link HttpRejection} (400, 413, 415) for anything else.
  */
 export async function readJsonRequest(req: IncomingMessage, opts: JsonBodyOptions): Promise<unknown> {
@@ -68,6 +71,8 @@ export async function readJsonRequest(req: IncomingMessage, opts: JsonBodyOption
   if (declared !== undefined && Number(declared) > limit) {
     throw reject(413, 'too_large', `body larger than ${limit} bytes`, true);
   }
+  // Only now may a client that sent `Expect: 100-continue` start its upload.
+  sendContinue(req);
   const raw = await readRaw(req, limit, reject);
   if (exceedsDepth(raw, maxDepth)) {
     throw reject(400, 'bad_request', `JSON nested deeper than ${maxDepth} levels`);

@@ -5,29 +5,36 @@ import {
   SecretRedactor,
   UpstreamUnreachableError,
   type BotConfig,
-  type BotRegistry,
+  type BotLookup,
   type Logger,
   type SettingsStore,
   type TelegramClientCache,
 } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
 import { HttpRejection } from '../errors/http-rejection.ts';
+import type { DeadLetters } from '../dead-letters.ts';
+import type { FailedSecretThrottle } from '../secret-throttle.ts';
+import { deadLetterRoutes } from './dead-letters.ts';
 import { jsonBody, mayBeLarge, type JsonBodyState } from '../middleware/json-body.ts';
 import { SecretCheck } from '../secret-check.ts';
 
 /** Options of {@link adminRoutes}. */
 export interface AdminRoutesOptions {
-  /** WEBHOOK_SECRET, expected in `X-Admin-Secret`; unset → every admin route answers 503. */
-  secret: string | undefined;
-  bots: BotRegistry;
+  /** ADMIN_SECRET (else WEBHOOK_SECRET), expected in `X-Admin-Secret`; unset → every admin route answers 503. */
+  secret: readonly string[] | undefined;
+  bots: BotLookup;
   /** Bot API clients; without it the Telegram webhook routes are not mounted. */
   telegram?: TelegramClientCache | undefined;
   /** Runtime settings; without it `/admin/settings` is not mounted. */
   settings?: SettingsStore | undefined;
+  /** Dead letters; without it `/admin/dead-letters` is not mounted. */
+  deadLetters?: DeadLetters | undefined;
   /** TELEGRAM_WEBHOOK_BASE_URL: set_webhook's default URL is `<base>/telegram/webhook/<bot>`. */
   webhookBaseUrl: string;
   /** RETRY_AFTER_SECONDS, sent with a 503 when the settings cannot be stored. @defaultValue 5 */
   retryAfterSeconds?: number;
+  /** Answers wrong secrets: 401, or 429 once their address has sent too many. */
+  throttle: Pick<FailedSecretThrottle, 'refuse'>;
   logger: Logger;
 }
 
@@ -39,7 +46,8 @@ const ADMIN_BODY_LIMIT = 64 * 1024;
 const UPDATE_KIND = /^[a-z_]{1,64}$/;
 
 /**
- * The operator API, behind `X-Admin-Secret` (== WEBHOOK_SECRET, constant time):
+ * The operator API, on the admin listener, behind `X-Admin-Secret` (ADMIN_SECRET, else WEBHOOK_SECRET;
+ * constant time):
  * `POST /telegram/set_webhook`, `GET /telegram/webhook_info`, `DELETE /telegram/webhook` (per bot,
  * `?bot=<name>`, default the first bot) and `GET/PUT /admin/settings`. set_webhook always sends
  * the bot's configured secret_token, so Telegram's deliveries authenticate against this gateway.
@@ -48,8 +56,13 @@ const UPDATE_KIND = /^[a-z_]{1,64}$/;
 export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
   const { bots, telegram, settings, logger } = opts;
   const check = opts.secret === undefined ? undefined : new SecretCheck(opts.secret);
-  // Upstream error texts go to the operator; scrub every token and secret first, to be sure.
-  const redactor = new SecretRedactor([opts.secret, ...bots.all().flatMap(b => [b.token, b.webhookSecret])]);
+  // Upstream error texts go to the operator; scrub every token and secret first, to be sure (the
+  // bots as they are now: the bots file may have been reloaded since start-up).
+  const redact = (text: string) =>
+    new SecretRedactor([
+      ...(opts.secret ?? []),
+      ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
+    ]).redact(text);
   const fail = (status: number, error: string, headers?: Record<string, string>) =>
     new HttpRejection({ status, body: { ok: false, error }, ...(headers ? { headers } : {}) });
 
@@ -57,16 +70,17 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
     if (check === undefined) {
       throw new HttpRejection({
         status: 503,
-        body: { ok: false, error: 'admin API disabled: set WEBHOOK_SECRET' },
+        body: { ok: false, error: 'admin API disabled: set ADMIN_SECRET' },
         closeConnection: mayBeLarge(ctx.req),
       });
     }
     if (!check.matches(ctx.req.headers['x-admin-secret'])) {
-      throw new HttpRejection({
+      const unauthorized = new HttpRejection({
         status: 401,
         body: { ok: false, error: 'Unauthorized' },
         closeConnection: mayBeLarge(ctx.req),
       });
+      throw await opts.throttle.refuse(ctx.req, 'admin', unauthorized);
     }
     await next();
   }
@@ -89,7 +103,7 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
     } catch (err) {
       if (err instanceof ApiRejectedError || err instanceof UpstreamUnreachableError) {
         logger.warn({ err, method }, 'admin: Telegram call failed');
-        throw fail(502, redactor.redact(err.message));
+        throw fail(502, redact(err.message));
       }
       throw err;
     }
@@ -152,6 +166,14 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
       );
       logger.info({ bot: bot.name }, 'admin: webhook deleted');
       ctx.body = { ok: true, message: 'Webhook deleted successfully', bot: bot.name };
+    });
+  }
+
+  if (opts.deadLetters !== undefined) {
+    deadLetterRoutes(router, {
+      deadLetters: opts.deadLetters,
+      authenticate: authenticateAdmin,
+      body: requiredBody,
     });
   }
 

@@ -1,23 +1,29 @@
 import type { Router } from '@koa/router';
-import { JOB_NAMES, callbackJobId, type Logger, type Queues } from '@telegram-receiver/core';
+import type { Logger, Queues } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import type { Context, Next } from 'koa';
+import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
 import { normalizeCallback } from '../callback-result.ts';
+import { CallbackWriter } from '../callback-writer.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { jsonBody, mayBeLarge, type JsonBodyState } from '../middleware/json-body.ts';
 import { SecretCheck } from '../secret-check.ts';
 
 /** Options of {@link cursorRunnerCallbackRoutes}. */
 export interface CursorRunnerCallbackOptions {
-  /** WEBHOOK_SECRET; unset → the route answers 503 (callbacks disabled). */
-  secret: string | undefined;
+  /** WEBHOOK_SECRET (every value of a rotation list is accepted); unset → the route answers 503. */
+  secret: readonly string[] | undefined;
   queues: Queues;
   /** The producer connection under `queues` (checked before enqueueing: it does not queue offline). */
   redis: Redis;
+  /** QUEUE_PREFIX (the lanes' key prefix). */
+  prefix: string;
   metrics: GatewayMetrics;
   logger: Logger;
   bodyLimit: number;
+  /** Answers wrong secrets: 401, or 429 once their address has sent too many. */
+  throttle: Pick<FailedSecretThrottle, 'refuse'>;
   retryAfterSeconds: number;
 }
 
@@ -25,11 +31,12 @@ export interface CursorRunnerCallbackOptions {
  * `POST /cursor-runner/callback`: cursor-runner's result for a prompt. The secret may come in
  * either header cursor-runner sends or in `?secret=`; the body is normalised (camelCase or
  * snake_case) and enqueued on `callbacks` with one job per request id, so a repeated callback is
- * a no-op. cursor-runner does not retry, but a 503 is still the honest answer when Redis is down.
+ * a no-op, in the lane of the prompt's chat (`CallbackWriter`). cursor-runner does not retry, but a 503 is still the honest answer when Redis is down.
  */
 export function cursorRunnerCallbackRoutes(router: Router, opts: CursorRunnerCallbackOptions): void {
   const { queues, metrics, logger } = opts;
   const check = opts.secret === undefined ? undefined : new SecretCheck(opts.secret);
+  const writer = new CallbackWriter({ queue: queues.callbacks, redis: opts.redis, prefix: opts.prefix });
 
   async function authenticateCallback(ctx: Context, next: Next): Promise<void> {
     if (check === undefined) {
@@ -42,11 +49,12 @@ export function cursorRunnerCallbackRoutes(router: Router, opts: CursorRunnerCal
     const headers = ctx.req.headers;
     const presented = headers['x-webhook-secret'] ?? headers['x-cursor-runner-secret'] ?? ctx.query.secret;
     if (!check.matches(presented)) {
-      throw new HttpRejection({
+      const unauthorized = new HttpRejection({
         status: 401,
         body: { error: 'Unauthorized' },
         closeConnection: mayBeLarge(ctx.req),
       });
+      throw await opts.throttle.refuse(ctx.req, 'callback', unauthorized);
     }
     await next();
   }
@@ -58,11 +66,7 @@ export function cursorRunnerCallbackRoutes(router: Router, opts: CursorRunnerCal
     const start = performance.now();
     try {
       if (opts.redis.status !== 'ready') throw new Error(`Redis connection is ${opts.redis.status}`);
-      await queues.callbacks.add(
-        JOB_NAMES.cursorRunnerCallback,
-        { result, receivedAt: Date.now() },
-        { jobId: callbackJobId(result.requestId) },
-      );
+      await writer.write(result);
     } catch (err) {
       logger.warn(
         { err, requestId: result.requestId },

@@ -6,7 +6,7 @@ import {
   chatLaneOf,
   inProducerSpan,
   inServerSpan,
-  type BotRegistry,
+  type BotLookup,
   type Logger,
   type Queues,
   type TelegramUpdate,
@@ -14,6 +14,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Context } from 'koa';
 import type { BacklogMonitor } from '../backlog-monitor.ts';
+import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
 import { sendRaw } from '../http-response.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -23,7 +24,7 @@ import { annotateUpdateSpan } from '../update-span.ts';
 
 /** Options of {@link telegramWebhook}. */
 export interface TelegramWebhookOptions {
-  bots: BotRegistry;
+  bots: BotLookup;
   queues: Queues;
   /** The producer connection (fail-fast), used for the per-chat lane write. */
   redis: Redis;
@@ -34,10 +35,14 @@ export interface TelegramWebhookOptions {
   logger: Logger;
   /** Largest accepted update in bytes. */
   bodyLimit: number;
+  /** Answers wrong secrets: 401, or 429 once their address has sent too many. */
+  throttle: Pick<FailedSecretThrottle, 'refuse'>;
   /** Retry-After (seconds) sent with 503. */
   retryAfterSeconds: number;
   /** Most updates written in one Redis batch. @defaultValue 256 */
   maxBatch?: number;
+  /** Replicas that must acknowledge a batch before its 200s (REDIS_WAIT_REPLICAS). @defaultValue none */
+  replicas?: { count: number; timeoutMs: number };
 }
 
 /** The webhook: one handler, reachable straight from node:http (hot path) or through Koa. */
@@ -75,6 +80,7 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     prefix: opts.prefix,
     maxBatch: opts.maxBatch,
     onBatch: size => metrics.batchSize(size),
+    ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }),
   });
   const bodyOptions: JsonBodyOptions = {
     limit: opts.bodyLimit,
@@ -107,12 +113,13 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     // A secret of another bot, or an unknown bot name, gets the same answer as a wrong secret, so
     // the endpoint does not reveal which bot names exist.
     if (bot === undefined || (botName !== undefined && botName !== bot.name)) {
-      throw new HttpRejection({
+      const unauthorized = new HttpRejection({
         status: 401,
         body: 'Unauthorized',
         reason: 'unauthorized',
         closeConnection: mayBeLarge(req),
       });
+      throw await opts.throttle.refuse(req, 'webhook', unauthorized);
     }
     const body = await readJsonRequest(req, bodyOptions);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {

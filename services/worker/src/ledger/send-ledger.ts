@@ -13,7 +13,32 @@ export interface SendLedgerOptions {
    * @defaultValue 86400 (24 h)
    */
   ttlSeconds?: number;
+  /**
+   * How long a claim says "in flight" without being renewed (renewed every half of it while the step
+   * runs). A re-run of the job that meets a live claim waits instead of skipping the step, so the
+   * chat's next item cannot overtake a send still on its way; a dead holder's claim lapses after it.
+   * @defaultValue 5000
+   */
+  leaseMs?: number;
 }
+
+/**
+ * A re-run of a job met a step another run is still performing (its claim's lease is live: a worker
+ * that lost its job's lock, e.g. to a long event-loop stall, but is still sending). Skipping the step
+ * would let the job finish and its chat's next item overtake that send, so the job waits
+ * `retryInMs` (moved to `delayed`, not an attempt) and looks again.
+ */
+export class StepInFlightError extends Error {
+  readonly retryInMs: number;
+  constructor(key: string, retryInMs: number) {
+    super(`step ${key} is being performed by another run; waiting for it`);
+    this.name = 'StepInFlightError';
+    this.retryInMs = retryInMs;
+  }
+}
+
+/** `pending:<lease end, epoch ms>` while a run performs the step; plain `pending` once its outcome is unknown. */
+const IN_FLIGHT = /^pending:(\d+)$/;
 
 /** What {@link SendLedger.once} did. */
 export type LedgerOutcome<T> =
@@ -65,11 +90,17 @@ export class SendLedger {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #ttlSeconds: number;
+  readonly #leaseMs: number;
 
   constructor(opts: SendLedgerOptions) {
     this.#redis = opts.redis;
     this.#prefix = opts.prefix;
     this.#ttlSeconds = opts.ttlSeconds ?? 86_400;
+    this.#leaseMs = opts.leaseMs ?? 5000;
+  }
+
+  #inFlight(): string {
+    return `pending:${Date.now() + this.#leaseMs}`;
   }
 
   /** The Redis key of a step (exposed for tests and operators). */
@@ -87,7 +118,7 @@ export class SendLedger {
     const redisKey = this.keyOf(key);
     const { record } = opts;
     // Sent in the same turn: the connection's auto-pipelining writes both at once.
-    const claiming = this.#redis.set(redisKey, 'pending', 'EX', this.#ttlSeconds, 'NX');
+    const claiming = this.#redis.set(redisKey, this.#inFlight(), 'EX', this.#ttlSeconds, 'NX');
     const storing =
       record === undefined
         ? undefined
@@ -100,6 +131,9 @@ export class SendLedger {
     if (claim.value === null) {
       if (stored.status === 'fulfilled' && stored.value !== null && record) await this.#redis.del(record.key);
       const previous = await this.#redis.get(redisKey);
+      const lease = IN_FLIGHT.exec(previous ?? '');
+      const left = lease ? Number(lease[1]) - Date.now() : 0;
+      if (left > 0) throw new StepInFlightError(key, Math.min(left, this.#leaseMs) + 50);
       // The step (the part of the key after the update) says which send a retry did not repeat.
       annotateActiveSpan({ 'telegram_receiver.ledger.skipped': key.split(':').slice(2).join(':') || key });
       return { status: 'skipped', previous: previous === 'done' ? 'done' : 'pending' };
@@ -110,20 +144,42 @@ export class SendLedger {
       throw stored.reason;
     }
     let value: T;
+    // Keep the claim's lease live while the step runs (only long steps ever renew).
+    const renew = setInterval(() => {
+      this.#redis.set(redisKey, this.#inFlight(), 'KEEPTTL', 'XX').catch(() => undefined);
+    }, this.#leaseMs / 2);
     try {
       value = await fn();
     } catch (err) {
-      if (mayHaveTakenEffect(err)) return { status: 'unknown', error: err };
+      clearInterval(renew);
+      if (mayHaveTakenEffect(err)) {
+        // Not in flight any more: a re-run skips it at once (outcome unknown, at most once).
+        await this.#redis.set(redisKey, 'pending', 'EX', this.#ttlSeconds);
+        return { status: 'unknown', error: err };
+      }
       await this.#redis.del(redisKey);
       throw err;
+    } finally {
+      clearInterval(renew);
     }
     await this.#redis.set(redisKey, 'done', 'EX', this.#ttlSeconds);
     return { status: 'ran', value };
   }
 
-  /** The marker of a step: `done`, `pending` (running, or outcome unknown) or `undefined` (never ran). */
-  async state(key: string): Promise<'done' | 'pending' | undefined> {
+  /**
+   * The marker of a step: `done`, `pending` (outcome unknown, or its run died), `in-flight` (a live run
+   * is performing it now) or `undefined` (never ran).
+   */
+  async state(key: string): Promise<'done' | 'pending' | 'in-flight' | undefined> {
     const value = await this.#redis.get(this.keyOf(key));
-    return value === 'done' || value === 'pending' ? value : undefined;
+    if (value === 'done' || value === 'pending') return value;
+    const lease = IN_FLIGHT.exec(value ?? '');
+    if (lease === null) return undefined;
+    return Number(lease[1]) > Date.now() ? 'in-flight' : 'pending';
+  }
+
+  /** Throw {@link StepInFlightError} if a live run is performing the step now. */
+  async assertNotInFlight(key: string): Promise<void> {
+    if ((await this.state(key)) === 'in-flight') throw new StepInFlightError(key, this.#leaseMs + 50);
   }
 }

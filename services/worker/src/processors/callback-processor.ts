@@ -11,7 +11,7 @@ import {
 import { cleanText } from '../format/clean-text.ts';
 import { formatProcessingError, formatResult } from '../format/format-result.ts';
 import { shouldSendAsDocument, splitMessage } from '../format/split-message.ts';
-import type { SendLedger } from '../ledger/send-ledger.ts';
+import { StepInFlightError, type SendLedger } from '../ledger/send-ledger.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import { deleteCallbackState, loadCallbackState, type CallbackState } from '../updates/callback-state.ts';
 import { ChatReplies, describe } from './chat-replies.ts';
@@ -105,6 +105,7 @@ export function createCallbackProcessor(
       if (kind === 'voice') await replies.voice('voice', file);
       else await replies.audio('audio', file);
     } catch (err) {
+      if (err instanceof StepInFlightError) throw err;
       // Certainly not delivered (the ledger re-throws only then): the text reply stands in.
       log.warn(
         { reason: describe(err) },

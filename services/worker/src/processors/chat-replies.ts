@@ -79,7 +79,10 @@ export class ChatReplies {
 
   /** Whether a step already ran (or may have) on an earlier attempt. */
   async happened(step: string): Promise<boolean> {
-    return (await this.#o.ledger.state(this.key(step))) !== undefined;
+    const state = await this.#o.ledger.state(this.key(step));
+    // Another run still sending it: wait (StepInFlightError) rather than count it as delivered.
+    if (state === 'in-flight') await this.#o.ledger.assertNotInFlight(this.key(step));
+    return state !== undefined;
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { ApiRejectedError, type Logger } from '@telegram-receiver/core';
 import { describe } from './chat-replies.ts';
+import { StepInFlightError } from '../ledger/send-ledger.ts';
 
 /**
  * Retry decisions shared by the processors. BullMQ retries a job that throws (attempts and
@@ -30,6 +31,8 @@ export function isTransient(err: unknown): boolean {
  * `retry_after`). Returns the wait in ms, or undefined.
  */
 export function rateLimitDelayMs(err: unknown): number | undefined {
+  // Another run is still performing a step of this job: wait for it, not an attempt.
+  if (err instanceof StepInFlightError) return err.retryInMs;
   if (!(err instanceof ApiRejectedError) || err.status !== 429 || err.retryAfter === undefined) {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   FileTooLargeError,
@@ -12,7 +12,6 @@ import {
 } from '@telegram-receiver/core';
 import { escapeHtml } from '../format/escape-html.ts';
 import type { SendLedger } from '../ledger/send-ledger.ts';
-import type { LaneDecision, LaneJob } from '../lanes/lane-gate.ts';
 import type { WorkerMetrics } from '../metrics.ts';
 import { callbackStateRecord, deleteCallbackState } from '../updates/callback-state.ts';
 import { classifyUpdate, type UpdateAction } from '../updates/classify-update.ts';
@@ -47,7 +46,6 @@ export interface UpdateProcessorOptions {
   /** Unset when ELEVENLABS_API_KEY is not configured: voice prompts get a clear reply. */
   elevenLabs: ElevenLabsPort | undefined;
   settings: SettingsPort;
-  laneGate: { enter(job: LaneJob, token: string): Promise<LaneDecision> };
   ledger: SendLedger;
   /** Connection for the callback state records. */
   redis: Redis;
@@ -93,7 +91,8 @@ interface Prompt {
 
 /**
  * The `updates` queue processor (seed-contract §1.4–1.5): local commands, prompts to cursor-runner,
- * voice through speech-to-text, callback queries. Per-chat order comes from the lane gate; every
+ * voice through speech-to-text, callback queries. Per-chat order comes from the lanes (only a chat's
+ * head job is ever runnable: `lanes/lane-advancer.ts`); every
  * chat message goes through the send ledger, so a retry never repeats one; a transient failure is
  * retried by BullMQ and, on the last attempt, told to the user once.
  */
@@ -265,7 +264,6 @@ export function createUpdateProcessor(
 
   return async function processUpdate(job, token) {
     if (token === undefined) throw new Error('the job has no lock token (run it from a BullMQ Worker)');
-    if ((await opts.laneGate.enter(job, token)) === 'delayed') throw new DelayedError();
     const { update } = job.data;
     const log = opts.logger.child({ jobId: job.id, bot: job.data.bot, updateId: update.update_id });
     const bot = opts.bots.byName(job.data.bot);

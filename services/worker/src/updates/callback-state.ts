@@ -1,26 +1,7 @@
 import type { Redis } from 'ioredis';
+import { callbackStateKey, parseCallbackState, type CallbackState } from '@telegram-receiver/core';
 
-/**
- * What the worker remembers about a prompt sent to cursor-runner, until its callback arrives: the
- * seed's record (seed-contract §1.4 step 3, §1.7) plus the bot that must answer.
- */
-export interface CallbackState {
-  chat_id: number;
-  message_id: number;
-  prompt: string;
-  original_was_audio: boolean;
-  /** ISO 8601. */
-  created_at: string;
-  /** Bot name from the registry (whose token sends the reply). */
-  bot: string;
-  /** The update's trace context (W3C, as BullMQ stores it), so the callback continues that trace. */
-  trace?: string;
-}
-
-/** The seed's key, without our prefix, so records stay readable by the seed's tooling. */
-export function callbackStateKey(requestId: string): string {
-  return `cursor_runner_callback:${requestId}`;
-}
+export type { CallbackState };
 
 /** The seed validated the TTL as an integer of 1–86400 s. */
 const MAX_TTL_SEC = 86_400;
@@ -55,20 +36,6 @@ export function callbackStateRecord(
   return { key: callbackStateKey(requestId), value: JSON.stringify(state), ttlSeconds: ttlSec };
 }
 
-function isCallbackState(value: unknown): value is CallbackState {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    Number.isSafeInteger(v.chat_id) &&
-    Number.isSafeInteger(v.message_id) &&
-    typeof v.prompt === 'string' &&
-    typeof v.original_was_audio === 'boolean' &&
-    typeof v.created_at === 'string' &&
-    typeof v.bot === 'string' &&
-    v.bot !== ''
-  );
-}
-
 /**
  * The record, or `null` when it is missing, not JSON, or not the expected shape (treated as "request
  * not found", as the seed did). A Redis error is thrown, unlike the seed which swallowed it: the
@@ -76,17 +43,7 @@ function isCallbackState(value: unknown): value is CallbackState {
  */
 export async function loadCallbackState(redis: Redis, requestId: string): Promise<CallbackState | null> {
   const raw = await redis.get(callbackStateKey(requestId));
-  if (raw === null) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (!isCallbackState(parsed)) return null;
-  const { chat_id, message_id, prompt, original_was_audio, created_at, bot, trace } = parsed;
-  const state = { chat_id, message_id, prompt, original_was_audio, created_at, bot };
-  return typeof trace === 'string' ? { ...state, trace } : state;
+  return raw === null ? null : parseCallbackState(raw);
 }
 
 /** Delete the record once the result was delivered. Returns whether it existed. */

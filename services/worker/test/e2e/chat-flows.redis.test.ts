@@ -192,7 +192,7 @@ describe('audio files and documents', () => {
 
 describe('settings changed through the gateway admin API', () => {
   async function putSettings(patch: Record<string, boolean>): Promise<void> {
-    const res = await request(`${stack.gatewayUrl}/admin/settings`, {
+    const res = await request(`${stack.adminUrl}/admin/settings`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', 'x-admin-secret': WEBHOOK_SECRET },
       body: JSON.stringify(patch),

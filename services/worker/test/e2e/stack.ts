@@ -46,11 +46,18 @@ export interface Stack {
   redis: RedisServer;
   gatewayUrl: string;
   gatewayOpsUrl: string;
+  /** The gateway's admin listener. */
+  adminUrl: string;
   sandboxUrl: string;
   workerOpsUrl: string;
   bots: BotConfig[];
   gateway: ServiceProcess;
+  /** The first worker process. */
   worker: ServiceProcess;
+  /** Every worker process started so far (killed ones included). */
+  workers: ServiceProcess[];
+  /** Start one more worker process (its ops listener on a free port). */
+  addWorker(): Promise<ServiceProcess>;
   prefix: string;
   /** The gateway's queues on their own connection, to see when the pipeline has gone idle. */
   queues: Queues;
@@ -88,6 +95,10 @@ export interface StackOptions {
   cursorRunnerTimeoutSec?: number;
   /** Load the tracing bootstrap in the gateway and the worker, exporting OTLP/HTTP JSON here. */
   otlpEndpoint?: string;
+  /** Worker processes to start. @defaultValue 1 */
+  workers?: number;
+  /** Give redis-server an AOF with `appendfsync always`, so a kill -9 and restart loses nothing acknowledged. @defaultValue false */
+  appendOnly?: boolean;
 }
 
 export const WEBHOOK_SECRET = 'e2e-callback-secret-0123456789';
@@ -103,12 +114,12 @@ function newBot(name: string): BotConfig {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const redis = await RedisServer.start({ appendOnly: false });
+  const redis = await RedisServer.start({ appendOnly: opts.appendOnly ?? false, appendFsync: 'always' });
   const dir = await mkdtemp(join(tmpdir(), 'tr-e2e-'));
   const bots = [newBot('alpha'), newBot('beta')];
   const botsFile = join(dir, 'bots.json');
   await writeFile(botsFile, JSON.stringify(bots));
-  const [sandboxPort, gatewayPort, gatewayOps, workerOps] = await Promise.all([
+  const [sandboxPort, gatewayPort, gatewayOps, gatewayAdmin] = await Promise.all([
     freePort(),
     freePort(),
     freePort(),
@@ -116,6 +127,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   ]);
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const adminUrl = `http://127.0.0.1:${gatewayAdmin}`;
   const prefix = randomName('e2e');
   const shared = {
     LOG_LEVEL: 'info',
@@ -161,37 +173,51 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         HOST: '127.0.0.1',
         PORT: String(gatewayPort),
         OPS_PORT: String(gatewayOps),
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: String(gatewayAdmin),
       },
       nodeArgs,
       readyLine: 'listening',
     });
     started.push(gateway);
-    const worker = await startServiceProcess({
-      entry: join(root, 'services/worker/src/main.ts'),
-      env: {
-        ...shared,
-        OTEL_SERVICE_NAME: 'telegram-receiver-worker',
-        OPS_PORT: String(workerOps),
-        TELEGRAM_API_URL: opts.telegramUrl ?? sandboxUrl,
-        CURSOR_RUNNER_URL: opts.cursorRunnerUrl ?? sandboxUrl,
-        CURSOR_RUNNER_TIMEOUT: String(opts.cursorRunnerTimeoutSec ?? 2),
-        TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
-        ELEVENLABS_API_URL: opts.elevenLabsUrl ?? sandboxUrl,
-        ...(opts.telegramTimeoutMs === undefined
-          ? {}
-          : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),
-        ...(opts.elevenLabs === false ? {} : { ELEVENLABS_API_KEY: ELEVENLABS_KEY }),
-      },
-      nodeArgs,
-      readyLine: 'worker listening',
-    });
-    started.push(worker);
+    const workers: ServiceProcess[] = [];
+    const opsUrls: string[] = [];
+    const addWorker = async () => {
+      const opsPort = await freePort();
+      const proc = await startServiceProcess({
+        entry: join(root, 'services/worker/src/main.ts'),
+        env: {
+          ...shared,
+          OTEL_SERVICE_NAME: 'telegram-receiver-worker',
+          OPS_PORT: String(opsPort),
+          TELEGRAM_API_URL: opts.telegramUrl ?? sandboxUrl,
+          CURSOR_RUNNER_URL: opts.cursorRunnerUrl ?? sandboxUrl,
+          CURSOR_RUNNER_TIMEOUT: String(opts.cursorRunnerTimeoutSec ?? 2),
+          TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
+          ELEVENLABS_API_URL: opts.elevenLabsUrl ?? sandboxUrl,
+          ...(opts.telegramTimeoutMs === undefined
+            ? {}
+            : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),
+          ...(opts.elevenLabs === false ? {} : { ELEVENLABS_API_KEY: ELEVENLABS_KEY }),
+        },
+        nodeArgs,
+        readyLine: 'worker listening',
+      });
+      started.push(proc);
+      workers.push(proc);
+      opsUrls.push(`http://127.0.0.1:${opsPort}`);
+      return proc;
+    };
+    for (let i = 0; i < (opts.workers ?? 1); i++) await addWorker();
+    const worker = workers[0]!;
 
     const settingsRedis = new Redis(redis.url);
     const settingsSub = new Redis(redis.url);
+    // Tests may kill Redis on purpose; ioredis reconnects, so its connection errors are expected.
+    for (const c of [settingsRedis, settingsSub]) c.on('error', () => undefined);
     const settings = new SettingsStore({ redis: settingsRedis, subscriber: settingsSub, prefix });
     const queues = createQueues(settingsRedis, prefix);
-    const workerOpsUrl = `http://127.0.0.1:${workerOps}`;
+    const workerOpsUrl = opsUrls[0]!;
 
     const json = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
       const res = await request(`${sandboxUrl}${path}`, {
@@ -216,11 +242,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       redis,
       gatewayUrl,
       gatewayOpsUrl: `http://127.0.0.1:${gatewayOps}`,
+      adminUrl,
       sandboxUrl,
       workerOpsUrl,
       bots,
       gateway,
       worker,
+      workers,
+      addWorker,
       prefix,
       queues,
       async postUpdate(update, bot = bots[0]!) {

@@ -1,3 +1,4 @@
+import { seededRandom } from '@telegram-receiver/testing';
 import { describe, expect, it } from 'vitest';
 import {
   TELEGRAM_MESSAGE_LIMIT,
@@ -73,17 +74,6 @@ function rejoins(parts: string[], original: string): boolean {
 }
 
 // ---- random Telegram-HTML texts -------------------------------------------------------------
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'b', 'z', ' ', ' ', '&', '<', '>', '"', 'é', '🙂', '👍🏽', '𝕏', '中', '\t', ';', '#'];
 
@@ -189,7 +179,7 @@ describe('splitMessage', () => {
 
   it('should keep every property on random texts (property test)', () => {
     for (let seed = 1; seed <= 400; seed++) {
-      const rand = prng(seed);
+      const rand = seededRandom(seed);
       const limit = [64, 100, 257, 1000, 4096][seed % 5] as number;
       const html = randomHtml(rand, limit);
       const parts = splitMessage(html, limit);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { QueueEvents, type JobsOptions } from 'bullmq';
-import { callbackJobId } from '@telegram-receiver/core';
+import { callbackJobId, callbackStateKey } from '@telegram-receiver/core';
 import { randomName, waitFor } from '@telegram-receiver/testing';
 import { htmlToPlain } from '../../src/processors/chat-replies.ts';
 import { OUTPUT_FILENAME } from '../../src/processors/callback-processor.ts';
 import { splitMessage } from '../../src/format/split-message.ts';
-import { callbackStateKey, saveCallbackState } from '../../src/updates/callback-state.ts';
+import { saveCallbackState } from '../../src/updates/callback-state.ts';
 import {
   ELEVENLABS_KEY,
   WEBHOOK_SECRET,

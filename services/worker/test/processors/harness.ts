@@ -16,7 +16,10 @@ import {
   createHttpAgent,
   createLogger,
   createQueues,
-  laneKey,
+  DEFAULT_JOB_OPTIONS,
+  LaneWriter,
+  UPDATE_DEDUP_TTL_MS,
+  encodeJobOptions,
   updateJobId,
   type BotConfig,
   type CursorRunnerResult,
@@ -276,7 +279,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
           concurrencyRetryDelayMs: 20,
           maxInlineRetryAfterSeconds: 0,
         });
-  const connections = createWorkerConnections(opts.redisUrl, logger);
+  const connections = createWorkerConnections({ url: opts.redisUrl }, logger);
   const service = createWorkerService({
     connections,
     config: {
@@ -302,6 +305,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const { opsPort } = await service.start();
   const attempts = opts.attempts ?? 3;
 
+  // Updates go in as the gateway writes them: a job in its chat's lane.
+  const laneWriter = new LaneWriter({ queue: queues.updates, redis, prefix });
   const sent = (method: string, chatId?: number) =>
     sandbox.calls({ service: 'telegram', method, ...(chatId === undefined ? {} : { chatId }) });
 
@@ -317,18 +322,22 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     logLines,
     async postUpdate(update, bot = bots[0]!, jobOpts = {}) {
       const lane = chatLaneOf(update);
-      if (lane !== null) {
-        await redis.zadd(laneKey(prefix, bot.name, lane), update.update_id, String(update.update_id));
-      }
-      await queues.updates.add(
-        'telegram-update',
-        { bot: bot.name, update, lane, receivedAt: Date.now() },
+      const jobId = updateJobId(bot.name, update.update_id);
+      const options = encodeJobOptions({
+        ...DEFAULT_JOB_OPTIONS,
+        jobId,
+        attempts: jobOpts.attempts ?? attempts,
+        backoff: { type: 'fixed', delay: 100 },
+      });
+      await laneWriter.append('telegram-update', [
         {
-          jobId: updateJobId(bot.name, update.update_id),
-          attempts: jobOpts.attempts ?? attempts,
-          backoff: { type: 'fixed', delay: 100 },
+          jobId,
+          data: JSON.stringify({ bot: bot.name, update, lane, receivedAt: Date.now() }),
+          opts: JSON.stringify(options),
+          dedup: { id: jobId, ttlMs: UPDATE_DEDUP_TTL_MS },
+          lane: lane === null ? null : { bot: bot.name, lane },
         },
-      );
+      ]);
     },
     sent,
     async waitForSent(method, chatId, n, timeoutMs = 10_000) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { ApiRejectedError, UpstreamUnreachableError } from '@telegram-receiver/core';
 import { RedisServer, randomName } from '@telegram-receiver/testing';
-import { SendLedger } from '../../src/ledger/send-ledger.ts';
+import { SendLedger, StepInFlightError } from '../../src/ledger/send-ledger.ts';
 
 let server: RedisServer;
 let redis: Redis;
@@ -115,7 +115,7 @@ describe('SendLedger.once', () => {
   it('should let exactly one of many concurrent attempts run the step', async () => {
     const ledger = newLedger();
     let calls = 0;
-    const outcomes = await Promise.all(
+    const outcomes = await Promise.allSettled(
       Array.from({ length: 20 }, () =>
         ledger.once('race', async () => {
           calls += 1;
@@ -124,7 +124,42 @@ describe('SendLedger.once', () => {
       ),
     );
     expect(calls).toBe(1);
-    expect(outcomes.filter(o => o.status === 'ran')).toHaveLength(1);
+    // The others met the step in flight (or done): none ran it again.
+    const ran = outcomes.filter(o => o.status === 'fulfilled' && o.value.status === 'ran');
+    expect(ran).toHaveLength(1);
+    for (const o of outcomes) {
+      if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(StepInFlightError);
+    }
+  });
+
+  it('should make a re-run wait for a step another live run is still performing, and skip it once done', async () => {
+    const ledger = newLedger();
+    let release!: () => void;
+    const first = ledger.once(
+      'slow',
+      () => new Promise<string>(resolve => (release = () => resolve('sent'))),
+    );
+    await new Promise(resolve => setTimeout(resolve, 20));
+    expect(await ledger.state('slow')).toBe('in-flight');
+    const err = await ledger.once('slow', async () => 'again').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StepInFlightError);
+    expect((err as StepInFlightError).retryInMs).toBeGreaterThan(0);
+    release();
+    expect(await first).toEqual({ status: 'ran', value: 'sent' });
+    expect(await ledger.once('slow', async () => 'again')).toEqual({ status: 'skipped', previous: 'done' });
+  });
+
+  it('should skip, not wait for, a step whose run died (its lease lapsed): at most once', async () => {
+    const ledger = new SendLedger({ redis, prefix: randomName('ledger'), leaseMs: 100 });
+    // A claim whose holder never finished (SIGKILL): its lease ends 100 ms after the claim.
+    await redis.set(ledger.keyOf('dead'), `pending:${Date.now() + 100}`, 'EX', 60);
+    await expect(ledger.once('dead', async () => 'again')).rejects.toBeInstanceOf(StepInFlightError);
+    await new Promise(resolve => setTimeout(resolve, 150));
+    expect(await ledger.state('dead')).toBe('pending');
+    expect(await ledger.once('dead', async () => 'again')).toEqual({
+      status: 'skipped',
+      previous: 'pending',
+    });
   });
 
   it('should accept hostile keys without touching other keys', async () => {
@@ -180,8 +215,8 @@ describe('SendLedger.once with a record', () => {
       record: record(key),
     });
     await expect.poll(() => redis.exists(key)).toBe(1);
-    const concurrent = await ledger.once('k', async () => undefined, { record: record(key) });
-    expect(concurrent).toEqual({ status: 'skipped', previous: 'pending' });
+    const concurrent = ledger.once('k', async () => undefined, { record: record(key) });
+    await expect(concurrent).rejects.toBeInstanceOf(StepInFlightError);
     expect(await redis.exists(key)).toBe(1);
     release();
     await running;

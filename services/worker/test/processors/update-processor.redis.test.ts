@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
-import { callbackStateKey } from '../../src/updates/callback-state.ts';
+import { callbackStateKey } from '@telegram-receiver/core';
 import { TEXTS } from '../../src/processors/update-processor.ts';
 import { waitFor } from '@telegram-receiver/testing';
 import {

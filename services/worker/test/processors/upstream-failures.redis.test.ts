@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { freePort, waitFor } from '@telegram-receiver/testing';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
-import { callbackStateKey } from '../../src/updates/callback-state.ts';
+import { callbackStateKey } from '@telegram-receiver/core';
 import { TEXTS } from '../../src/processors/update-processor.ts';
 import {
   ELEVENLABS_KEY,

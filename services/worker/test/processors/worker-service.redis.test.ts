@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { laneKey, type TelegramUpdate } from '@telegram-receiver/core';
+import { laneListKey, laneMember, type TelegramUpdate } from '@telegram-receiver/core';
 import { waitFor } from '@telegram-receiver/testing';
 import { HELP_TEXT } from '../../src/updates/local-commands.ts';
 import {
@@ -101,7 +101,11 @@ describe('update processor: hostile and malformed jobs', () => {
     // The lane belongs to the bot, so the ghost update must not block the known bot's chat either way.
     await h.postUpdate(update, ghost);
     await waitFor(async () => (await h!.queues.updates.getCompletedCount()) === 1);
-    expect(await h.redis.zcard(laneKey(h.prefix, ghost.name, `chat:${chat}`))).toBe(0);
+    await waitFor(
+      async () =>
+        (await h!.redis.exists(laneListKey(h!.prefix, laneMember(ghost.name, `chat:${chat}`), 'updates'))) ===
+        0,
+    );
     await h.postUpdate(textUpdate(chat, '/status'), known);
     await h.waitForSent('sendMessage', chat, 1);
     expect(h.sandbox.calls({ service: 'cursor-runner' })).toHaveLength(0);

@@ -22,7 +22,7 @@ describe('WorkerService.start() while Redis is down', () => {
   it('should answer /health at once, /ready 503, and become ready when Redis comes up', async () => {
     const opsPort = await freePort();
     const logger = createLogger({ service: 'worker-test', level: 'silent' });
-    const connections = createWorkerConnections(redis.url, logger);
+    const connections = createWorkerConnections({ url: redis.url }, logger);
     const service = createWorkerService({
       connections,
       config: {

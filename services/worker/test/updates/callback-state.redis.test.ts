@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConnection, createWorkerConnection } from '@telegram-receiver/core';
+import { callbackStateKey, closeConnection, createWorkerConnection } from '@telegram-receiver/core';
 import { RedisServer, randomName } from '@telegram-receiver/testing';
 import {
-  callbackStateKey,
   deleteCallbackState,
   loadCallbackState,
   saveCallbackState,

@@ -1,0 +1,53 @@
+import {
+  DEFAULT_JOB_OPTIONS,
+  JOB_NAMES,
+  LaneWriter,
+  callbackJobId,
+  callbackStateKey,
+  encodeJobOptions,
+  parseCallbackState,
+  type CallbacksQueue,
+  type CursorRunnerResult,
+} from '@telegram-receiver/core';
+import type { Redis } from 'ioredis';
+
+/**
+ * Writes a cursor-runner callback as a `callbacks` job in its chat's lane, so the chat's replies
+ * go out in the order its callbacks arrived, after everything the chat's earlier updates send.
+ * The chat comes from the prompt's callback state record (`cursor_runner_callback:<requestId>`,
+ * written by the worker before it called cursor-runner); without one (expired, already answered,
+ * never ours) the job is a lane of its own and the worker finds nobody to answer. The record is read
+ * with its own command, because its key has no queue prefix (the seed's name) and so may live in
+ * another Redis Cluster slot than the lane.
+ */
+export class CallbackWriter {
+  readonly #redis: Redis;
+  readonly #lanes: LaneWriter;
+  readonly #baseOptions: Record<string, unknown>;
+
+  constructor(opts: { queue: CallbacksQueue; redis: Redis; prefix: string }) {
+    this.#redis = opts.redis;
+    this.#lanes = new LaneWriter(opts);
+    this.#baseOptions = encodeJobOptions({ ...DEFAULT_JOB_OPTIONS, ...opts.queue.defaultJobOptions });
+  }
+
+  /** Store the callback; resolves with whether it was new (false: a repeated callback, a no-op). */
+  async write(result: CursorRunnerResult): Promise<boolean> {
+    const raw = await this.#redis.get(callbackStateKey(result.requestId));
+    const state = raw === null ? null : parseCallbackState(raw);
+    const jobId = callbackJobId(result.requestId);
+    const timestamp = Date.now();
+    const lane = state === null ? null : { bot: state.bot, lane: `chat:${state.chat_id}` };
+    const data = JSON.stringify({
+      result,
+      receivedAt: timestamp,
+      ...(lane === null ? {} : { bot: lane.bot, lane: lane.lane }),
+    });
+    const [isNew] = await this.#lanes.append(
+      JOB_NAMES.cursorRunnerCallback,
+      [{ jobId, data, opts: JSON.stringify({ ...this.#baseOptions, jobId }), lane }],
+      timestamp,
+    );
+    return isNew === true;
+  }
+}
