@@ -55,11 +55,18 @@ lint: $(DEPS_STAMP) ## eslint (type-aware) and prettier
 format: $(DEPS_STAMP) ## rewrite files with prettier
 	npx prettier --write .
 
+.PHONY: unused
+unused: $(DEPS_STAMP) ## unused files, exports and dependencies (knip), import cycles (dependency-cruiser)
+	npx knip
+	npm run --silent cycles
+
 .PHONY: ci
-ci: ## everything CI checks: lint, type-check, tests, the chart, the chart on a real control plane, load smoke
+ci: ## everything CI checks: lint, types, unused code and cycles, tests, observability, the chart on a real control plane, load smoke
 	$(MAKE) lint
 	$(MAKE) typecheck
+	$(MAKE) unused
 	$(MAKE) test
+	$(MAKE) observe-check
 	$(MAKE) chart
 	$(MAKE) k8s-e2e
 	$(MAKE) load-smoke
@@ -81,3 +88,4 @@ docs: $(DEPS_STAMP) ## regenerate docs/configuration.md from the env schemas
 	node scripts/config-doc.ts
 
 include mk/k8s.mk
+include mk/observe.mk

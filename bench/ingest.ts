@@ -14,6 +14,7 @@ import type { LoadResult, PhasePlan } from './lib/load.ts';
 import { cpuSeconds, machineCpuSeconds } from './lib/proc-cpu.ts';
 import { perUpdate, redisCommandStats, type CommandStat } from './lib/redis-command-stats.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
+import { startOtlpSink } from './lib/otlp-sink.ts';
 import { startServer } from './lib/server-process.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -43,13 +44,21 @@ export interface IngestOptions {
   log?: (line: string) => void;
 }
 
-export const TARGET_NAMES = ['raw-http', 'grammy-koa', 'gateway'] as const;
+export const TARGET_NAMES = [
+  'raw-http',
+  'grammy-koa',
+  'gateway',
+  'gateway-traced-0.1',
+  'gateway-traced-1.0',
+] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 const TARGET_LABELS: Record<TargetName, string> = {
   'raw-http': 'raw node:http (200 OK after reading the body)',
   'grammy-koa': 'grammY webhookCallback on Koa (no-op handler, nothing stored)',
   gateway: 'our gateway (durable in Redis before 200; AOF everysec)',
+  'gateway-traced-0.1': 'our gateway with tracing, 10 % of updates sampled, exported over OTLP',
+  'gateway-traced-1.0': 'our gateway with tracing, every update sampled, exported over OTLP',
 };
 
 /** One measured phase of one target. */
@@ -106,9 +115,14 @@ async function startAnchor(entry: string): Promise<RunningTarget> {
   return { origin: `http://127.0.0.1:${port}`, serverPid: server.pid, stop: () => server.stop() };
 }
 
-async function startGateway(): Promise<RunningTarget> {
+/**
+ * The gateway as in production; with `sampling`, loaded with the tracing bootstrap and exporting to
+ * an OTLP sink, sampling that share of the updates (OTEL_TRACES_SAMPLER=traceidratio).
+ */
+async function startGateway(sampling?: number): Promise<RunningTarget> {
   // Production persistence: AOF on, fsync once a second (Redis' recommended trade-off).
   const redis = await RedisServer.start({ appendOnly: true, appendFsync: 'everysec' });
+  const sink = sampling === undefined ? undefined : await startOtlpSink();
   const conn = createWorkerConnection({ url: redis.url, name: 'bench-verify' });
   try {
     const prefix = randomName('bench');
@@ -128,7 +142,16 @@ async function startGateway(): Promise<RunningTarget> {
         LOG_LEVEL: 'warn',
         // The bench measures ingest, with no worker draining: never shed load for backlog.
         MAX_BACKLOG: '1000000000',
+        ...(sink === undefined
+          ? {}
+          : {
+              OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+              OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+              OTEL_TRACES_SAMPLER_ARG: String(sampling),
+              OTEL_SERVICE_NAME: 'telegram-receiver-gateway',
+            }),
       },
+      ...(sink === undefined ? {} : { nodeArgs: ['--import', '@telegram-receiver/core/register'] }),
     });
     const info = await conn.info('server');
     const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]) || undefined;
@@ -159,11 +182,13 @@ async function startGateway(): Promise<RunningTarget> {
         await server.stop();
         await closeConnection(conn);
         await redis.close();
+        await sink?.close();
       },
     };
   } catch (err) {
     await closeConnection(conn);
     await redis.close();
+    await sink?.close();
     throw err;
   }
 }
@@ -171,7 +196,9 @@ async function startGateway(): Promise<RunningTarget> {
 const STARTERS: Record<TargetName, () => Promise<RunningTarget>> = {
   'raw-http': () => startAnchor(here('./targets/raw-http.ts')),
   'grammy-koa': () => startAnchor(here('./targets/grammy-koa.ts')),
-  gateway: startGateway,
+  gateway: () => startGateway(),
+  'gateway-traced-0.1': () => startGateway(0.1),
+  'gateway-traced-1.0': () => startGateway(1),
 };
 
 function plan(opts: IngestOptions): PhasePlan {
@@ -214,7 +241,7 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
   const generator = LoadGeneratorProcess.start();
   try {
     for (const name of names) {
-      if (name === 'gateway' && !existsSync(GATEWAY_MAIN)) {
+      if (name.startsWith('gateway') && !existsSync(GATEWAY_MAIN)) {
         report.skipped.push({ target: name, reason: 'services/gateway/src/main.ts does not exist yet' });
         log(`skip ${name}: no ${GATEWAY_MAIN}`);
         continue;
@@ -270,7 +297,8 @@ export async function runIngest(opts: IngestOptions = {}): Promise<IngestReport>
       }
     }
     for (const run of running) {
-      if (!run.target.verify) continue;
+      // The durability figure is the untraced gateway's (the traced ones store the same way).
+      if (!run.target.verify || run.name !== 'gateway') continue;
       const { check, commands } = await run.target.verify(run.answered200);
       report.durability = check;
       report.redisCommands = commands;

@@ -108,12 +108,12 @@ await sandbox('/sandbox/files', {
 
 out(`make demo: chat ${chatId} talks to the bot through ${gatewayUrl}`);
 out();
-out(`user → bot (#1): ${textPrompt}`);
+out(`user → bot (#1): ${textPrompt}  [update_id ${firstUpdate}]`);
 await postUpdate({
   update_id: firstUpdate,
   message: { message_id: 1, date: Math.floor(Date.now() / 1000), from: user, chat, text: textPrompt },
 });
-out(`user → bot (#2): a voice note saying "${spokenPrompt}"`);
+out(`user → bot (#2): a voice note saying "${spokenPrompt}"  [update_id ${firstUpdate + 1}]`);
 await postUpdate({
   update_id: firstUpdate + 1,
   message: {

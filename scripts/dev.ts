@@ -41,6 +41,10 @@ const shared = {
   ELEVENLABS_API_KEY: env.ELEVENLABS_API_KEY ?? 'dev-elevenlabs-key',
 };
 
+const TRACING_BOOTSTRAP = '@telegram-receiver/core/register';
+/** The standard OpenTelemetry variables, passed through to the services. */
+const otelEnv = Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith('OTEL_')));
+
 const children: { name: string; proc: ChildProcess }[] = [];
 let redis: RedisServer | undefined;
 let stopping = false;
@@ -55,10 +59,25 @@ async function startService(
   healthUrl: string,
   extraEnv: Record<string, string | undefined>,
 ): Promise<void> {
-  const proc = spawn(process.execPath, [join(root, entry)], {
-    env: { PATH: env.PATH, HOME: env.HOME, ...shared, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Our services load the tracing bootstrap first; it exports only when OTEL_EXPORTER_OTLP_ENDPOINT
+  // is set (`make observe` sets it). The sandbox stands in for outside services and is not traced.
+  const traced = entry.startsWith('services/');
+  const proc = spawn(
+    process.execPath,
+    [...(traced ? ['--import', TRACING_BOOTSTRAP] : []), join(root, entry)],
+    {
+      env: {
+        PATH: env.PATH,
+        HOME: env.HOME,
+        ...shared,
+        ...(traced
+          ? { ...otelEnv, OTEL_SERVICE_NAME: env.OTEL_SERVICE_NAME ?? `telegram-receiver-${name}` }
+          : {}),
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push({ name, proc });
   const onLine = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {

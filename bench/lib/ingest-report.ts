@@ -17,6 +17,8 @@ const NAMES: Record<TargetName, string> = {
   'raw-http': 'raw node:http',
   'grammy-koa': 'grammY koa (no-op)',
   gateway: 'gateway (Redis AOF everysec)',
+  'gateway-traced-0.1': 'gateway, tracing sampled 0.1',
+  'gateway-traced-1.0': 'gateway, tracing sampled 1.0',
 };
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
@@ -114,6 +116,22 @@ export function ingestRatios(report: IngestReport): Ratio[] {
     target: null,
     met: null,
   });
+  for (const [target, limit] of [
+    ['gateway-traced-0.1', 0.9],
+    ['gateway-traced-1.0', null],
+  ] as const) {
+    const traced = saturation(report, target);
+    if (traced.rounds === 0) continue;
+    const ratio = div(traced.rate, gw);
+    ratios.push({
+      name: `${NAMES[target]} ÷ gateway without tracing (${label})`,
+      value: ratio,
+      unit: '×',
+      target: limit === null ? null : `≥ ${limit} (loss ≤ ${Math.round((1 - limit) * 100)} %)`,
+      met: limit === null || ratio === null ? null : ratio >= limit,
+      note: `CPU per request ${div(traced.cpuPerRequest, gwSat.cpuPerRequest)?.toFixed(2) ?? '—'}× the untraced gateway's`,
+    });
+  }
   if (report.durability) {
     ratios.push({
       name: 'durability: jobs in Redis ÷ answers 200',

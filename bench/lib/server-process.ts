@@ -12,6 +12,8 @@ export interface StartServerOptions {
   port: number;
   /** @defaultValue 30000 */
   readyTimeoutMs?: number;
+  /** Node options before the entry (e.g. the tracing bootstrap's `--import`). */
+  nodeArgs?: string[];
 }
 
 /** A server under test running as its own process. */
@@ -39,7 +41,7 @@ async function accepts(port: number): Promise<boolean> {
  * connections (a service started with LOG_LEVEL=warn may not print its info lines).
  */
 export async function startServer(opts: StartServerOptions): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [opts.entry], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,6 +12,8 @@ export interface CallbackState {
   created_at: string;
   /** Bot name from the registry (whose token sends the reply). */
   bot: string;
+  /** The update's trace context (W3C, as BullMQ stores it), so the callback continues that trace. */
+  trace?: string;
 }
 
 /** The seed's key, without our prefix, so records stay readable by the seed's tooling. */
@@ -42,6 +44,7 @@ export function parseCallbackState(raw: string): CallbackState | null {
     return null;
   }
   if (!isCallbackState(parsed)) return null;
-  const { chat_id, message_id, prompt, original_was_audio, created_at, bot } = parsed;
-  return { chat_id, message_id, prompt, original_was_audio, created_at, bot };
+  const { chat_id, message_id, prompt, original_was_audio, created_at, bot, trace } = parsed;
+  const state = { chat_id, message_id, prompt, original_was_audio, created_at, bot };
+  return typeof trace === 'string' ? { ...state, trace } : state;
 }

@@ -20,7 +20,9 @@ export {
   UPDATE_DEDUP_TTL_MS,
   callbackJobId,
   chatLaneOf,
+  /** @public the lane mechanism keeps it, the metrics service reads it */
   laneIndexKey,
+  /** @public the lane mechanism keeps it, the metrics service reads it */
   parkedCountKey,
   updateJobId,
   type CallbackJobData,
@@ -31,8 +33,6 @@ export {
 } from './job-contracts.ts';
 export {
   BOT_NAME_PATTERN,
-  SECRET_ENV_VARS,
-  TELEGRAM_SECRET_PATTERN,
   commonEnv,
   describeEnv,
   envHttpUrl,
@@ -60,7 +60,7 @@ export {
   type LiveBotsOptions,
   type ReloadOutcome,
 } from './live-bots.ts';
-export { REDACTED, SecretRedactor } from './redact.ts';
+export { SecretRedactor } from './redact.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   closeConnection,
@@ -79,27 +79,51 @@ export {
   type UpdatesQueue,
   type DeadLetterRetention,
 } from './queue-factory.ts';
-export { laneListKey, laneMember, parseLaneEntry, soloMember, type LaneEntry } from './lanes/lane-keys.ts';
+export {
+  laneListKey,
+  laneMember,
+  parseLaneEntry,
+  /** @public the lane of an item with no chat, for readers of the lane index */
+  soloMember,
+  type LaneEntry,
+} from './lanes/lane-keys.ts';
 export { LANE_LUA } from './lanes/lane-lua.ts';
 export { LaneWriter, encodeJobOptions, type LaneItem } from './lanes/lane-writer.ts';
 export { callbackStateKey, parseCallbackState, type CallbackState } from './callback-state-record.ts';
 export {
-  DEFAULT_SETTINGS,
   InvalidSettingsError,
   SettingsStore,
-  settingsPatchSchema,
   type Settings,
   type SettingsPatch,
   type SettingsStoreOptions,
 } from './settings-store.ts';
 export {
   runService,
-  secretsOf,
   type RunServiceOptions,
   type ServiceContext,
   type ServiceDefinition,
   type StartedService,
 } from './service/run-service.ts';
+export {
+  annotateActiveSpan,
+  bullmqTelemetry,
+  hashChatId,
+  inProducerSpan,
+  inServerSpan,
+  inSpan,
+  inTraceOf,
+  recordingSpan,
+  traceCarrier,
+} from './tracing/trace-context.ts';
+export { startTracing, stopTracing } from './tracing/start-tracing.ts';
+export {
+  METRIC_PREFIX,
+  activeExemplar,
+  createMetricsRegistry,
+  observeWithExemplar,
+  type MetricsRegistry,
+} from './metrics/metrics-registry.ts';
+export { registerClientMetrics } from './metrics/client-metrics.ts';
 export { OpsListener, type OpsListenerOptions } from './service/ops-listener.ts';
 export { listen } from './service/listen.ts';
 export {
@@ -112,9 +136,9 @@ export {
 export { ConfigError, type ConfigIssue } from './errors/config-error.ts';
 export { ApiRejectedError } from './errors/api-rejected-error.ts';
 export { UpstreamUnreachableError } from './errors/upstream-unreachable-error.ts';
-export { createHttpAgent, HTTP_AGENT_DEFAULTS, type HttpAgentOptions } from './clients/http-agent.ts';
+export { createHttpAgent, type HttpAgentOptions } from './clients/http-agent.ts';
 export { classifyCallError, parseRetryAfter } from './clients/classify-error.ts';
-export { isRetryable, RETRY_DEFAULTS, type CallKind, type RetryOptions } from './clients/retry-policy.ts';
+export { isRetryable, type CallKind, type RetryOptions } from './clients/retry-policy.ts';
 export {
   TelegramClient,
   TELEGRAM_MAX_DOWNLOAD_BYTES,

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { REDACTED, SecretRedactor } from './redact.ts';
 
@@ -22,7 +23,8 @@ export interface LoggerOptions {
 
 /**
  * JSON logger (pino). Known secret-bearing fields are removed by path, and every serialized line is
- * scrubbed by value, so a token inside an error message or URL never reaches the log.
+ * scrubbed by value, so a token inside an error message or URL never reaches the log. Lines written
+ * inside a traced operation carry `trace_id` and `span_id`.
  */
 export function createLogger(opts: LoggerOptions): Logger {
   const redactor = opts.redactor ?? new SecretRedactor(opts.secrets ?? []);
@@ -36,6 +38,11 @@ export function createLogger(opts: LoggerOptions): Logger {
     {
       level: opts.level ?? 'info',
       base: { service: opts.service },
+      // Lines written inside a traced operation name it, so a log line leads to its trace.
+      mixin() {
+        const span = trace.getActiveSpan()?.spanContext();
+        return span === undefined ? {} : { trace_id: span.traceId, span_id: span.spanId };
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: [

@@ -1,5 +1,6 @@
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { bullmqTelemetry } from './tracing/trace-context.ts';
 import { QUEUE_NAMES, type CallbackJobData, type JobName, type UpdateJobData } from './job-contracts.ts';
 
 /**
@@ -33,15 +34,16 @@ export interface DeadLetterRetention {
 }
 
 /**
- * Open both queues. The caller owns `connection` and closes it after {@link closeQueues}. Jobs
- * written through them (or with their `defaultJobOptions`) keep their dead letters per `retention`.
+ * Open both queues (with BullMQ's telemetry when tracing is on, so `add` opens a producer span and
+ * stores the trace in the job). The caller owns `connection` and closes it after {@link closeQueues}.
+ * Jobs written through them (or with their `defaultJobOptions`) keep their dead letters per `retention`.
  */
 export function createQueues(connection: Redis, prefix: string, retention?: DeadLetterRetention): Queues {
   const defaultJobOptions =
     retention === undefined
       ? DEFAULT_JOB_OPTIONS
       : { ...DEFAULT_JOB_OPTIONS, removeOnFail: { age: retention.hours * 3600, count: retention.max } };
-  const common = { connection, prefix, defaultJobOptions };
+  const common = { connection, prefix, defaultJobOptions, telemetry: bullmqTelemetry() };
   return {
     updates: new Queue<UpdateJobData, unknown, JobName>(QUEUE_NAMES.updates, common),
     callbacks: new Queue<CallbackJobData, unknown, JobName>(QUEUE_NAMES.callbacks, common),

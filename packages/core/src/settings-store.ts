@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from './logger.ts';
+import { recordSettingsRead } from './metrics/client-metrics.ts';
 
 /** Runtime switches an operator flips through the admin API; every replica sees a change at once. */
 export interface Settings {
@@ -130,7 +131,11 @@ export class SettingsStore {
   /** The current settings. Never throws. */
   async get(): Promise<Settings> {
     const cached = this.#cache;
-    if (cached && cached.expiresAt > Date.now()) return { ...cached.value };
+    if (cached && cached.expiresAt > Date.now()) {
+      recordSettingsRead('hit');
+      return { ...cached.value };
+    }
+    recordSettingsRead('miss');
     this.#inFlight ??= this.#load();
     return { ...(await this.#inFlight) };
   }

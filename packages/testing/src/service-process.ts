@@ -10,6 +10,8 @@ export interface ServiceProcessOptions {
   readyLine: string;
   /** @defaultValue 20000 */
   readyTimeoutMs?: number;
+  /** Node options before the entry, e.g. `['--import', '@telegram-receiver/core/register']`. */
+  nodeArgs?: string[];
 }
 
 /** A service running as a real child process, with its stdout lines captured for assertions. */
@@ -24,7 +26,7 @@ export interface ServiceProcess {
 }
 
 export async function startServiceProcess(opts: ServiceProcessOptions): Promise<ServiceProcess> {
-  const proc = spawn(process.execPath, [opts.entry], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

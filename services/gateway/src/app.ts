@@ -10,10 +10,10 @@ import {
   type Queues,
   type SettingsStore,
   type TelegramClientCache,
+  type MetricsRegistry,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import Koa from 'koa';
-import type { Registry } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import { BacklogMonitor } from './backlog-monitor.ts';
 import { trustedProxies } from './client-address.ts';
@@ -30,6 +30,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { cursorRunnerCallbackRoutes } from './routes/cursor-runner-callback.ts';
 import { healthRoutes } from './routes/health.ts';
 import { telegramWebhook } from './routes/telegram-webhook.ts';
+import { WebhookInfoPoller } from './webhook-info-poller.ts';
 
 /** What {@link createGateway} needs; the caller creates and closes the connections. */
 export interface GatewayDeps {
@@ -41,7 +42,7 @@ export interface GatewayDeps {
   /** Queues on `redis` with prefix `config.QUEUE_PREFIX` (`createQueues`). */
   queues: Queues;
   logger: Logger;
-  registry: Registry;
+  registry: MetricsRegistry;
   /**
    * Register prom-client's default Node metrics on `registry` (process hooks: `main.ts` only).
    * @defaultValue false
@@ -111,6 +112,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
     cacheMs: config.READY_CACHE_MS,
   });
   const version = pkg.version;
+  const telegram = deps.admin?.telegram;
+  const webhookInfo =
+    telegram === undefined || config.WEBHOOK_INFO_INTERVAL_MS === 0
+      ? undefined
+      : new WebhookInfoPoller({
+          bots,
+          telegram,
+          redis,
+          prefix: config.QUEUE_PREFIX,
+          registry,
+          logger,
+          intervalMs: config.WEBHOOK_INFO_INTERVAL_MS,
+          holder: deps.hostname ?? hostname(),
+        });
 
   const throttle = new FailedSecretThrottle({
     redis,
@@ -199,6 +214,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (server !== undefined) throw new Error('gateway already started');
       await redisReady(redis, deps.startupRedisWaitMs ?? 5000);
       backlog.start();
+      webhookInfo?.start();
       const koa = app.callback();
       // Webhook POSTs go straight to their handler; everything else through Koa.
       server = new HttpServer((req, res) => {
@@ -224,6 +240,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         ]);
       }
       backlog.stop();
+      await webhookInfo?.stop();
     },
   };
 }

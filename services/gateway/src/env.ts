@@ -60,6 +60,15 @@ export const gatewayEnv = {
     .max(1000)
     .default(1000)
     .describe('How long /ready caches its Redis probe.'),
+  WEBHOOK_INFO_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(60_000)
+    .describe(
+      "How often one replica asks Telegram for each bot's getWebhookInfo (pending updates, last error) for /metrics; 0 = never.",
+    ),
   REDIS_WAIT_REPLICAS: z.coerce
     .number()
     .int()

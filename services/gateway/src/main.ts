@@ -8,6 +8,7 @@ import {
   closeConnection,
   closeQueues,
   createHttpAgent,
+  createMetricsRegistry,
   createProducerConnection,
   createQueues,
   createWorkerConnection,
@@ -16,7 +17,6 @@ import {
   runService,
   watchBots,
 } from '@telegram-receiver/core';
-import { Registry } from 'prom-client';
 import { createGateway } from './app.ts';
 import { gatewayEnv } from './env.ts';
 
@@ -81,7 +81,7 @@ await runService({
       redis,
       queues,
       logger,
-      registry: new Registry(),
+      registry: createMetricsRegistry(),
       defaultMetrics: true,
       admin: { telegram, settings },
       redactor,

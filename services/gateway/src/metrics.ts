@@ -1,6 +1,12 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import {
+  METRIC_PREFIX,
+  observeWithExemplar,
+  registerClientMetrics,
+  type MetricsRegistry,
+} from '@telegram-receiver/core';
+import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 
-/** Why the webhook refused an update (the `reason` label of `webhook_rejections_total`). */
+/** Why the webhook refused an update (the `reason` label of `telegram_receiver_webhook_rejections_total`). */
 export type RejectionReason =
   | 'unauthorized'
   | 'throttled'
@@ -12,8 +18,8 @@ export type RejectionReason =
 
 /** Options of {@link GatewayMetrics}. */
 export interface GatewayMetricsOptions {
-  /** Where the metrics are registered (one registry per gateway; tests use a fresh one). */
-  registry: Registry;
+  /** Where the metrics are registered: an OpenMetrics registry (`createMetricsRegistry`), one per gateway. */
+  registry: MetricsRegistry;
   /**
    * Also collect prom-client's default Node metrics (event loop lag, heap, GC). Installs process
    * hooks, so only `main.ts` turns it on.
@@ -41,7 +47,11 @@ export class GatewayMetrics {
   readonly #backlog: Gauge<'queue'>;
   readonly #requestChildren = new Map<
     string,
-    { count: Counter.Internal; duration: Histogram.Internal<string> }
+    {
+      labels: { route: string; status: string };
+      count: Counter.Internal;
+      duration: Histogram.Internal<'route' | 'status'>;
+    }
   >();
   readonly #enqueueChildren = new Map<string, Histogram.Internal<'queue'>>();
   readonly #enqueuedChildren = new Map<string, Counter.Internal>();
@@ -49,52 +59,55 @@ export class GatewayMetrics {
   constructor(opts: GatewayMetricsOptions) {
     const registers = [opts.registry];
     if (opts.defaultMetrics === true) collectDefaultMetrics({ register: opts.registry });
+    registerClientMetrics(opts.registry);
     this.#requests = new Counter({
-      name: 'http_requests_total',
+      name: `${METRIC_PREFIX}http_requests_total`,
       help: 'HTTP requests answered, by route pattern and status code.',
       labelNames: ['route', 'status'],
       registers,
     });
     this.#duration = new Histogram({
-      name: 'http_request_duration_seconds',
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
       help: 'Time from request start to response, by route pattern and status code.',
       labelNames: ['route', 'status'],
       buckets: LATENCY_BUCKETS,
       registers,
+      enableExemplars: true,
     });
     this.#batchSize = new Histogram({
-      name: 'webhook_batch_size',
+      name: `${METRIC_PREFIX}webhook_batch_size`,
       help: 'Updates written to Redis in one batch (those that arrived in one event-loop turn).',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     });
     this.#enqueue = new Histogram({
-      name: 'enqueue_duration_seconds',
+      name: `${METRIC_PREFIX}enqueue_duration_seconds`,
       help: 'Time to make a job durable in Redis (all writes of one request), by queue.',
       labelNames: ['queue'],
       buckets: LATENCY_BUCKETS,
       registers,
+      enableExemplars: true,
     });
     this.#rejections = new Counter({
-      name: 'webhook_rejections_total',
+      name: `${METRIC_PREFIX}webhook_rejections_total`,
       help: 'Webhook requests answered without storing the update, by reason.',
       labelNames: ['reason'],
       registers,
     });
     this.#authFailures = new Counter({
-      name: 'auth_failures_total',
+      name: `${METRIC_PREFIX}auth_failures_total`,
       help: 'Requests with a wrong or missing webhook, callback or admin secret, by outcome (401, or 429 once throttled).',
       labelNames: ['route', 'outcome'],
       registers,
     });
     this.#enqueued = new Counter({
-      name: 'updates_enqueued_total',
+      name: `${METRIC_PREFIX}updates_enqueued_total`,
       help: 'Updates made durable, by bot; result=duplicate when the update was already stored (Telegram re-delivery).',
       labelNames: ['bot', 'result'],
       registers,
     });
     this.#backlog = new Gauge({
-      name: 'queue_backlog',
+      name: `${METRIC_PREFIX}queue_backlog`,
       help: 'Items waiting to run (waiting, prioritized, delayed, parked behind their lane), as last seen by the backlog monitor.',
       labelNames: ['queue'],
       registers,
@@ -107,11 +120,11 @@ export class GatewayMetrics {
     let child = this.#requestChildren.get(key);
     if (child === undefined) {
       const labels = { route, status: String(status) };
-      child = { count: this.#requests.labels(labels), duration: this.#duration.labels(labels) };
+      child = { labels, count: this.#requests.labels(labels), duration: this.#duration.labels(labels) };
       this.#requestChildren.set(key, child);
     }
     child.count.inc();
-    child.duration.observe(seconds);
+    observeWithExemplar(this.#duration, child.duration, child.labels, seconds);
   }
 
   /** Size of one Redis write batch of the webhook (updates that arrived in one event-loop turn). */
@@ -125,7 +138,7 @@ export class GatewayMetrics {
       child = this.#enqueue.labels({ queue });
       this.#enqueueChildren.set(queue, child);
     }
-    child.observe(seconds);
+    observeWithExemplar(this.#enqueue, child, { queue }, seconds);
   }
 
   rejection(reason: RejectionReason): void {

@@ -16,6 +16,8 @@ export interface PendingUpdate {
   updateId: number;
   update: TelegramUpdate;
   lane: string | null;
+  /** The trace context to store in the job (BullMQ's `tm` option), when the request is traced. */
+  trace?: string | undefined;
 }
 
 /**
@@ -51,6 +53,8 @@ export class UpdateWriter {
         ...this.#baseOptions,
         jobId,
         de: { id: jobId, ttl: UPDATE_DEDUP_TTL_MS },
+        // Where Queue.add with bullmq-otel stores the producer's context (opts.telemetry.metadata).
+        ...(u.trace === undefined ? {} : { tm: u.trace }),
       });
       return {
         jobId,

@@ -10,11 +10,12 @@ import {
   loadConfig,
   type BotConfig,
   type Queues,
+  createMetricsRegistry,
+  type MetricsRegistry,
 } from '@telegram-receiver/core';
 import { gatewayEnv, type GatewayConfig } from '../src/env.ts';
 import { randomName, type RedisServer } from '@telegram-receiver/testing';
 import { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { createGateway, type Gateway, type GatewayDeps } from '../src/app.ts';
 
@@ -43,7 +44,7 @@ export interface TestGateway {
   redis: Redis;
   /** A separate connection for assertions. */
   probe: Redis;
-  registry: Registry;
+  registry: MetricsRegistry;
   logLines: string[];
   close(): Promise<void>;
 }
@@ -69,6 +70,8 @@ export async function startGateway(
       WEBHOOK_SECRET: CALLBACK_SECRET,
       LOG_LEVEL: 'debug',
       SHUTDOWN_GRACE_MS: '5000',
+      // The getWebhookInfo poller has its own test; here it would add Bot API calls to count.
+      WEBHOOK_INFO_INTERVAL_MS: '0',
       ...env,
     }),
     HOST: '127.0.0.1',
@@ -94,7 +97,7 @@ export async function startGateway(
   const queues = createQueues(redis, prefix);
   queues.updates.on('error', () => undefined);
   queues.callbacks.on('error', () => undefined);
-  const registry = new Registry();
+  const registry = createMetricsRegistry();
   const gateway = createGateway({
     config,
     bots: new BotRegistry(bots),

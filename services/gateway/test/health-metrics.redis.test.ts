@@ -83,33 +83,33 @@ describe('GET /metrics', () => {
     ).toBe(200);
     expect((await get(`${tg.url}/no/such/${BOT_B.webhookSecret}`)).status).toBe(404);
     await waitFor(async () =>
-      (await tg.registry.getSingleMetricAsString('queue_backlog')).includes(
-        'queue_backlog{queue="updates"} 1',
-      ),
+      (await tg.registry.metrics()).includes('telegram_receiver_queue_backlog{queue="updates"} 1'),
     );
 
     const answer = await get(`${tg.opsUrl}/metrics`);
     expect(answer.status).toBe(200);
-    expect(answer.headers['content-type']).toMatch(/^text\/plain/);
+    expect(answer.headers['content-type']).toMatch(/^application\/openmetrics-text/);
     const text = answer.text;
-    expect(text).toContain('http_requests_total{route="/telegram/webhook/:bot",status="200"} 1');
-    expect(text).toContain('http_requests_total{route="/telegram/webhook",status="200"} 1');
-    expect(text).toContain('http_requests_total{route="/telegram/webhook",status="401"} 1');
-    expect(text).toContain('http_requests_total{route="unmatched",status="404"} 1');
+    expect(text).toContain(
+      'telegram_receiver_http_requests_total{route="/telegram/webhook/:bot",status="200"} 1',
+    );
+    expect(text).toContain('telegram_receiver_http_requests_total{route="/telegram/webhook",status="200"} 1');
+    expect(text).toContain('telegram_receiver_http_requests_total{route="/telegram/webhook",status="401"} 1');
+    expect(text).toContain('telegram_receiver_http_requests_total{route="unmatched",status="404"} 1');
     // Timing-free: the answer's latency depends on the machine; its bucket series must exist.
     expect(text).toContain(
-      'http_request_duration_seconds_bucket{le="+Inf",route="/telegram/webhook",status="200"} 1',
+      'telegram_receiver_http_request_duration_seconds_bucket{le="+Inf",route="/telegram/webhook",status="200"} 1',
     );
     expect(text).toContain(
-      'http_request_duration_seconds_bucket{le="0.01",route="/telegram/webhook",status="200"}',
+      'telegram_receiver_http_request_duration_seconds_bucket{le="0.01",route="/telegram/webhook",status="200"}',
     );
-    expect(text).toMatch(/enqueue_duration_seconds_count\{queue="updates"\} 2/);
-    expect(text).toMatch(/enqueue_duration_seconds_count\{queue="callbacks"\} 1/);
-    expect(text).toContain('webhook_rejections_total{reason="unauthorized"} 1');
-    expect(text).toContain('webhook_rejections_total{reason="bad_request"} 1');
-    expect(text).toContain('updates_enqueued_total{bot="alpha",result="new"} 1');
-    expect(text).toContain('updates_enqueued_total{bot="alpha",result="duplicate"} 1');
-    expect(text).toContain('queue_backlog{queue="updates"} 1');
+    expect(text).toMatch(/telegram_receiver_enqueue_duration_seconds_count\{queue="updates"\} 2/);
+    expect(text).toMatch(/telegram_receiver_enqueue_duration_seconds_count\{queue="callbacks"\} 1/);
+    expect(text).toContain('telegram_receiver_webhook_rejections_total{reason="unauthorized"} 1');
+    expect(text).toContain('telegram_receiver_webhook_rejections_total{reason="bad_request"} 1');
+    expect(text).toContain('telegram_receiver_updates_enqueued_total{bot="alpha",result="new"} 1');
+    expect(text).toContain('telegram_receiver_updates_enqueued_total{bot="alpha",result="duplicate"} 1');
+    expect(text).toContain('telegram_receiver_queue_backlog{queue="updates"} 1');
     for (const secret of [
       BOT_A.webhookSecret,
       BOT_B.webhookSecret,

@@ -59,9 +59,9 @@ describe('POST /telegram/webhook', () => {
     expect(counts.wait).toBe(1);
     const job = await tg.queues.updates.getJob(updateJobId(BOT_A.name, 2002));
     expect((job?.data.update as { message: { text: string } }).message.text).toBe('hello');
-    const metrics = await tg.registry.getSingleMetricAsString('updates_enqueued_total');
-    expect(metrics).toContain('updates_enqueued_total{bot="alpha",result="new"} 1');
-    expect(metrics).toContain('updates_enqueued_total{bot="alpha",result="duplicate"} 1');
+    const metrics = await tg.registry.metrics();
+    expect(metrics).toContain('telegram_receiver_updates_enqueued_total{bot="alpha",result="new"} 1');
+    expect(metrics).toContain('telegram_receiver_updates_enqueued_total{bot="alpha",result="duplicate"} 1');
   });
 
   it('should keep the same update_id of two bots apart', async () => {
@@ -283,8 +283,8 @@ describe('POST /telegram/webhook (not durable)', () => {
     // AOF with appendfsync always: the update acknowledged before the crash survived it.
     expect(await tg.queues.updates.getJob(updateJobId(BOT_A.name, 14001))).toBeDefined();
     expect(await tg.queues.updates.getJob(updateJobId(BOT_A.name, 14002))).toBeDefined();
-    const metrics = await tg.registry.getSingleMetricAsString('webhook_rejections_total');
-    expect(metrics).toMatch(/webhook_rejections_total\{reason="redis_unavailable"\} [1-9]/);
+    const metrics = await tg.registry.metrics();
+    expect(metrics).toMatch(/telegram_receiver_webhook_rejections_total\{reason="redis_unavailable"\} [1-9]/);
   });
 });
 
@@ -304,8 +304,8 @@ describe('POST /telegram/webhook (backlog)', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe(String(small.config.RETRY_AFTER_SECONDS));
     expect(await small.queues.updates.getJob(updateJobId(BOT_A.name, 4))).toBeUndefined();
-    expect(await small.registry.getSingleMetricAsString('webhook_rejections_total')).toContain(
-      'webhook_rejections_total{reason="backlog_full"} 1',
+    expect(await small.registry.metrics()).toContain(
+      'telegram_receiver_webhook_rejections_total{reason="backlog_full"} 1',
     );
     // Workers drain the queue → the gateway accepts again without a restart.
     await small.queues.updates.drain(true);

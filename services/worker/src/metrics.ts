@@ -1,4 +1,10 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  METRIC_PREFIX,
+  activeExemplar,
+  createMetricsRegistry,
+  registerClientMetrics,
+} from '@telegram-receiver/core';
+import { Counter, Histogram, collectDefaultMetrics } from 'prom-client';
 
 /** Options of {@link WorkerMetrics}. */
 export interface WorkerMetricsOptions {
@@ -30,62 +36,102 @@ export function outcomeOf(err: unknown): UpstreamOutcome {
  * Never a chat id, a token or message text.
  */
 export class WorkerMetrics {
-  readonly registry = new Registry();
+  readonly registry = createMetricsRegistry();
   readonly jobs: Counter<'queue' | 'result'>;
+  readonly jobAttempts: Counter<'queue'>;
   readonly jobDuration: Histogram<'queue'>;
-  readonly upstreamCalls: Counter<'service' | 'method' | 'outcome'>;
-  readonly upstreamDuration: Histogram<'service' | 'method'>;
+  readonly jobWait: Histogram<'queue'>;
+  readonly pacingWait: Histogram;
+  readonly upstreamCalls: Counter<'upstream' | 'method' | 'outcome'>;
+  readonly upstreamDuration: Histogram<'upstream' | 'method'>;
   readonly repliesSent: Counter<'kind'>;
 
   constructor(opts: WorkerMetricsOptions = {}) {
     const registers = [this.registry];
     this.jobs = new Counter({
-      name: 'worker_jobs_total',
-      help: 'Jobs finished by queue and result (completed, retried, failed, delayed).',
+      name: `${METRIC_PREFIX}jobs_total`,
+      help: 'Job attempts finished by queue and result (completed, retried, failed = dead letter, delayed).',
       labelNames: ['queue', 'result'],
       registers,
     });
+    this.jobAttempts = new Counter({
+      name: `${METRIC_PREFIX}job_attempts_total`,
+      help: 'Job attempts started, by queue (attempts beyond the jobs are retries).',
+      labelNames: ['queue'],
+      registers,
+    });
+    this.jobWait = new Histogram({
+      name: `${METRIC_PREFIX}job_wait_seconds`,
+      help: 'Time from enqueue to the start of an attempt, by queue: queueing plus the wait behind earlier updates of the same chat (lane wait) and backoff.',
+      labelNames: ['queue'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+      enableExemplars: true,
+    });
+    this.pacingWait = new Histogram({
+      name: `${METRIC_PREFIX}pacing_wait_seconds`,
+      help: "Time a send waited for its slot under Telegram's per-chat, per-group and per-bot limits.",
+      buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10],
+      registers,
+    });
     this.jobDuration = new Histogram({
-      name: 'worker_job_duration_seconds',
-      help: 'Time a processor spent on one job attempt.',
+      name: `${METRIC_PREFIX}job_duration_seconds`,
+      help: 'Time a processor spent on one job attempt, by queue.',
       labelNames: ['queue'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
+      enableExemplars: true,
     });
     this.upstreamCalls = new Counter({
-      name: 'worker_upstream_calls_total',
-      help: 'Calls to Telegram, cursor-runner and ElevenLabs by service, method and outcome.',
-      labelNames: ['service', 'method', 'outcome'],
+      name: `${METRIC_PREFIX}upstream_calls_total`,
+      help: 'Calls to Telegram, cursor-runner and ElevenLabs by upstream, method and outcome.',
+      labelNames: ['upstream', 'method', 'outcome'],
       registers,
     });
     this.upstreamDuration = new Histogram({
-      name: 'worker_upstream_call_duration_seconds',
-      help: 'Duration of calls to upstream services.',
-      labelNames: ['service', 'method'],
+      name: `${METRIC_PREFIX}upstream_call_duration_seconds`,
+      help: 'Duration of calls to upstream services (retries inside a call included), by upstream and method.',
+      labelNames: ['upstream', 'method'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
+      enableExemplars: true,
     });
     this.repliesSent = new Counter({
-      name: 'worker_replies_sent_total',
+      name: `${METRIC_PREFIX}replies_sent_total`,
       help: 'Messages delivered to chats by kind (text, document, voice, audio).',
       labelNames: ['kind'],
       registers,
     });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    registerClientMetrics(this.registry);
+  }
+
+  /** Observe a latency, with the active trace as its exemplar when there is one. */
+  observe<L extends string>(
+    histogram: Histogram<L>,
+    labels: Partial<Record<L, string>>,
+    seconds: number,
+  ): void {
+    const exemplarLabels = activeExemplar<L>();
+    histogram.observe({
+      labels,
+      value: seconds,
+      ...(exemplarLabels === undefined ? {} : { exemplarLabels }),
+    });
   }
 
   /** Run one upstream call and record its outcome and duration. Re-throws its error. */
-  async track<T>(service: string, method: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.upstreamDuration.startTimer({ service, method });
+  async track<T>(upstream: string, method: string, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
     try {
       const value = await fn();
-      this.upstreamCalls.inc({ service, method, outcome: 'ok' });
+      this.upstreamCalls.inc({ upstream, method, outcome: 'ok' });
       return value;
     } catch (err) {
-      this.upstreamCalls.inc({ service, method, outcome: outcomeOf(err) });
+      this.upstreamCalls.inc({ upstream, method, outcome: outcomeOf(err) });
       throw err;
     } finally {
-      end();
+      this.observe(this.upstreamDuration, { upstream, method }, (performance.now() - start) / 1000);
     }
   }
 }

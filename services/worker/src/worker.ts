@@ -4,6 +4,8 @@ import {
   OpsListener,
   QUEUE_NAMES,
   SettingsStore,
+  annotateActiveSpan,
+  bullmqTelemetry,
   closeQueues,
   createQueues,
   type BotConfig,
@@ -64,7 +66,7 @@ export interface WorkerServiceOptions {
    * Telegram pacing across replicas (per chat, per group, per bot), or `false` to send unpaced.
    * @defaultValue Telegram's documented limits (see {@link SendPacerOptions})
    */
-  pacing?: Omit<SendPacerOptions, 'redis' | 'prefix'> | false;
+  pacing?: Omit<SendPacerOptions, 'redis' | 'prefix' | 'onWait'> | false;
 }
 
 /** A running (or runnable) worker process. */
@@ -138,7 +140,14 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     fn: (job: Job<D, R, string>, token?: string) => Promise<R>,
   ): (job: Job<D, R, string>, token?: string) => Promise<R> {
     return async (job, token) => {
-      const end = metrics.jobDuration.startTimer({ queue });
+      // On BullMQ's consumer span of this attempt: the attempt and how long the job waited for it.
+      annotateActiveSpan({
+        'telegram_receiver.attempt': job.attemptsMade + 1,
+        'telegram_receiver.wait_ms': Math.max(0, Date.now() - job.timestamp),
+      });
+      metrics.jobAttempts.inc({ queue });
+      metrics.observe(metrics.jobWait, { queue }, Math.max(0, Date.now() - job.timestamp) / 1000);
+      const started = performance.now();
       const attempt = fn(job, token);
       inFlight.add(attempt);
       try {
@@ -156,7 +165,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         throw err;
       } finally {
         inFlight.delete(attempt);
-        end();
+        metrics.observe(metrics.jobDuration, { queue }, (performance.now() - started) / 1000);
       }
     };
   }
@@ -212,7 +221,13 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     const pacer =
       opts.pacing === false
         ? undefined
-        : new SendPacer({ redis: jobState, prefix, ...botPace(config), ...(opts.pacing ?? {}) });
+        : new SendPacer({
+            redis: jobState,
+            prefix,
+            onWait: ms => metrics.pacingWait.observe(ms / 1000),
+            ...botPace(config),
+            ...(opts.pacing ?? {}),
+          });
     const common = {
       bots: opts.bots,
       telegram: opts.telegram,
@@ -237,6 +252,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       instrument(QUEUE_NAMES.updates, processUpdate),
       {
         connection: connections.updates,
+        telemetry: bullmqTelemetry(),
         prefix,
         concurrency: config.UPDATES_CONCURRENCY,
         autorun: false,
@@ -248,6 +264,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       instrument(QUEUE_NAMES.callbacks, processCallback),
       {
         connection: connections.callbacks,
+        telemetry: bullmqTelemetry(),
         prefix,
         concurrency: config.CALLBACKS_CONCURRENCY,
         autorun: false,

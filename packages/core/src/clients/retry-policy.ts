@@ -10,6 +10,7 @@ import {
 import type { Logger } from 'pino';
 import { ApiRejectedError } from '../errors/api-rejected-error.ts';
 import { UpstreamUnreachableError } from '../errors/upstream-unreachable-error.ts';
+import { recordThrottle } from '../metrics/client-metrics.ts';
 
 /** Retry settings shared by the Telegram and ElevenLabs clients. */
 export interface RetryOptions {
@@ -99,6 +100,10 @@ export function createRetryPolicy(
     // cockatiel counts retries, we count attempts.
     { maxAttempts: Math.max(0, o.maxAttempts - 1), backoff },
   );
+  policy.onRetry(event => {
+    const err = 'error' in event ? event.error : undefined;
+    if (err instanceof ApiRejectedError && err.status === 429) recordThrottle(err.service, event.delay);
+  });
   const { logger } = extras;
   if (logger !== undefined) {
     policy.onRetry(event => {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
+import type { MetricsRegistry } from '../metrics/metrics-registry.ts';
 import { listen } from './listen.ts';
 import { readinessResponse, type HealthBody, type ReadinessCheck } from './readiness.ts';
 
@@ -10,8 +10,8 @@ export interface OpsListenerOptions {
   service: string;
   /** Reported by `/health`: the service's package version. */
   version: string;
-  /** Served at `/metrics`. */
-  registry: Registry;
+  /** Served at `/metrics` (OpenMetrics, with exemplars). */
+  registry: MetricsRegistry;
   /** Behind `/ready`. */
   readiness: ReadinessCheck;
   /**

@@ -3,6 +3,8 @@ import { loadConfig, SECRET_ENV_VARS, type CommonEnv } from '../config.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { SecretRedactor } from '../redact.ts';
+import { useTraceRedactor } from '../tracing/span-redactor.ts';
+import { stopTracing } from '../tracing/start-tracing.ts';
 
 /** What {@link ServiceDefinition.start} receives. */
 export interface ServiceContext<C, P> {
@@ -55,8 +57,6 @@ export interface RunServiceOptions {
   env?: Record<string, string | undefined>;
   /** @defaultValue process.exit */
   exit?: (code: number) => void;
-  /** Called with the redactor before the service starts (the tracing bootstrap's span scrubber). */
-  onSecrets?: (secrets: readonly string[]) => void;
 }
 
 /** Every secret value in `config`: the secret env vars and the password inside REDIS_URL. */
@@ -81,7 +81,8 @@ export function secretsOf(config: Record<string, unknown>): string[] {
  * The one shell of every service's `main.ts`: validate the environment (exit 1 with one line per
  * problem, never quoting a secret), build the logger that scrubs every secret, crash loudly on an
  * uncaught error, start, log the start-up line, and on SIGTERM/SIGINT stop gracefully within
- * `SHUTDOWN_GRACE_MS` (exit 1 if the stop hangs).
+ * `SHUTDOWN_GRACE_MS` (exit 1 if the stop hangs), flushing the last spans. Spans are scrubbed of the
+ * same secrets as the log.
  */
 export async function runService<S extends CommonEnv & z.ZodRawShape, P>(
   def: ServiceDefinition<S, P>,
@@ -109,9 +110,10 @@ export async function runService<S extends CommonEnv & z.ZodRawShape, P>(
       ),
     ),
   ];
-  opts.onSecrets?.(secrets);
-  // One redactor for the logger and everything else, so secrets added later are scrubbed everywhere.
+  // One redactor for the logger, the spans and everything else, so secrets added later (a rotated
+  // bots file) are scrubbed everywhere.
   const redactor = new SecretRedactor(secrets);
+  useTraceRedactor(redactor);
   const logger = createLogger({ service: def.name, level: common.LOG_LEVEL, redactor });
 
   process.on('uncaughtException', err => {
@@ -143,6 +145,8 @@ export async function runService<S extends CommonEnv & z.ZodRawShape, P>(
       exit(1);
       return;
     }
+    // Export the spans still buffered before leaving.
+    await stopTracing().catch((err: unknown) => logger.warn({ err }, 'could not flush the last spans'));
     logger.info(`${def.name} stopped`);
     exit(0);
   }

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '@koa/router';
+import type { Span } from '@opentelemetry/api';
 import {
+  JOB_NAMES,
   chatLaneOf,
+  inProducerSpan,
+  inServerSpan,
   type BotLookup,
   type Logger,
   type Queues,
@@ -16,6 +20,7 @@ import { sendRaw } from '../http-response.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { mayBeLarge, readJsonRequest, type JsonBodyOptions } from '../middleware/json-body.ts';
 import { UpdateBatcher } from '../update-batcher.ts';
+import { annotateUpdateSpan } from '../update-span.ts';
 
 /** Options of {@link telegramWebhook}. */
 export interface TelegramWebhookOptions {
@@ -138,10 +143,13 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
       throw notDurable(bot.name, new Error(`Redis connection is ${redis.status}`));
     }
     const update = body as TelegramUpdate;
+    annotateUpdateSpan(bot.name, update, botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`);
     const start = performance.now();
     let isNew: boolean;
     try {
-      isNew = await batcher.submit({ bot: bot.name, updateId, update, lane: chatLaneOf(update) });
+      isNew = await inProducerSpan(opts.queues.updates.name, JOB_NAMES.telegramUpdate, trace =>
+        batcher.submit({ bot: bot.name, updateId, update, lane: chatLaneOf(update), trace }),
+      );
     } catch (err) {
       throw notDurable(bot.name, err);
     }
@@ -155,6 +163,19 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     req: IncomingMessage,
     res: ServerResponse,
     botName: string | undefined,
+  ): Promise<void> {
+    const route = botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`;
+    await inServerSpan(`POST ${route}`, { 'http.request.method': 'POST', 'http.route': route }, span =>
+      answer(req, res, botName, route, span),
+    );
+  }
+
+  async function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    botName: string | undefined,
+    route: string,
+    span: Span | undefined,
   ): Promise<void> {
     const start = performance.now();
     let status = 200;
@@ -173,7 +194,7 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
         else res.destroy();
       }
     } finally {
-      const route = botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`;
+      span?.setAttribute('http.response.status_code', status);
       metrics.request(route, status, (performance.now() - start) / 1000);
     }
   }

@@ -1,3 +1,4 @@
+import { annotateActiveSpan } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 
 /** Options of {@link SendLedger}. */
@@ -133,6 +134,8 @@ export class SendLedger {
       const lease = IN_FLIGHT.exec(previous ?? '');
       const left = lease ? Number(lease[1]) - Date.now() : 0;
       if (left > 0) throw new StepInFlightError(key, Math.min(left, this.#leaseMs) + 50);
+      // The step (the part of the key after the update) says which send a retry did not repeat.
+      annotateActiveSpan({ 'telegram_receiver.ledger.skipped': key.split(':').slice(2).join(':') || key });
       return { status: 'skipped', previous: previous === 'done' ? 'done' : 'pending' };
     }
     if (stored.status === 'rejected') {

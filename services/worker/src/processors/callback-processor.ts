@@ -1,11 +1,12 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type {
-  BotConfig,
-  CallbackJobData,
-  CursorRunnerResult,
-  Logger,
-  SecretRedactor,
+import {
+  inTraceOf,
+  type BotConfig,
+  type CallbackJobData,
+  type CursorRunnerResult,
+  type Logger,
+  type SecretRedactor,
 } from '@telegram-receiver/core';
 import { cleanText } from '../format/clean-text.ts';
 import { formatProcessingError, formatResult } from '../format/format-result.ts';
@@ -172,7 +173,10 @@ export function createCallbackProcessor(
       pacer: opts.pacer,
     });
     try {
-      const outcome = await deliver(replies, state, result, log);
+      // The replies belong to the update's trace, which the callback state carried over.
+      const outcome = await inTraceOf(state.trace, 'deliver cursor-runner result', () =>
+        deliver(replies, state, result, log),
+      );
       await deleteCallbackState(opts.redis, requestId);
       log.info({ ...outcome, bot: bot.name, success: result.success }, 'cursor-runner result delivered');
       return outcome;

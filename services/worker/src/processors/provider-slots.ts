@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { inSpan } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.ts';
 import type { ElevenLabsPort } from './ports.ts';
@@ -69,16 +70,23 @@ export class ProviderSlots {
   /** Run `fn` holding a slot; waits (polling with jitter) for one to come free. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const token = randomUUID();
-    const started = Date.now();
-    let pause = 25;
-    for (;;) {
-      const got = await ACQUIRE_SCRIPT.run(this.#redis, [this.#key], [token, this.#limit, this.#leaseMs]);
-      if (got === 1) break;
-      const waited = Date.now() - started;
-      if (waited >= this.#maxWaitMs) throw new SlotsBusyError(this.#key, waited);
-      await new Promise(resolve => setTimeout(resolve, pause + Math.floor(Math.random() * pause)));
-      pause = Math.min(pause * 2, 500);
-    }
+    await inSpan(
+      'slot wait',
+      { 'telegram_receiver.slots': this.#key.split(':').at(-1) ?? '' },
+      async span => {
+        const started = Date.now();
+        let pause = 25;
+        for (;;) {
+          const got = await ACQUIRE_SCRIPT.run(this.#redis, [this.#key], [token, this.#limit, this.#leaseMs]);
+          const waited = Date.now() - started;
+          span?.setAttribute('telegram_receiver.wait_ms', waited);
+          if (got === 1) break;
+          if (waited >= this.#maxWaitMs) throw new SlotsBusyError(this.#key, waited);
+          await new Promise(resolve => setTimeout(resolve, pause + Math.floor(Math.random() * pause)));
+          pause = Math.min(pause * 2, 500);
+        }
+      },
+    );
     try {
       return await fn();
     } finally {

@@ -1,3 +1,4 @@
+import { inSpan } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.ts';
 
@@ -20,6 +21,8 @@ export interface SendPacerOptions {
   bot?: PaceRate;
   /** Longest wait handed out; a reservation beyond it waits this long and goes anyway (Telegram's 429 then steers). @defaultValue 10000 */
   maxWaitMs?: number;
+  /** Told each wait handed out by {@link SendPacer.wait}, in ms (the pacing-wait metric). */
+  onWait?: (ms: number) => void;
 }
 
 // GCRA with reservation, for two keys at once (the chat and the bot): each call books the next
@@ -61,9 +64,11 @@ export class SendPacer {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #o: typeof DEFAULTS;
+  readonly #onWait: ((ms: number) => void) | undefined;
 
   constructor(opts: SendPacerOptions) {
     this.#redis = opts.redis;
+    this.#onWait = opts.onWait;
     this.#prefix = opts.prefix;
     this.#o = {
       privateChat: opts.privateChat ?? DEFAULTS.privateChat,
@@ -88,7 +93,11 @@ export class SendPacer {
 
   /** Wait for the next slot of this chat. */
   async wait(bot: string, chatId: number): Promise<void> {
-    const ms = await this.reserve(bot, chatId);
-    if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms));
+    await inSpan('pacing wait', { 'telegram.bot': bot }, async span => {
+      const ms = await this.reserve(bot, chatId);
+      span?.setAttribute('telegram_receiver.wait_ms', ms);
+      this.#onWait?.(ms);
+      if (ms > 0) await new Promise(resolve => setTimeout(resolve, ms));
+    });
   }
 }

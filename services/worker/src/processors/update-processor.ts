@@ -4,6 +4,7 @@ import {
   FileTooLargeError,
   TELEGRAM_MAX_DOWNLOAD_BYTES,
   TranscriptionEmptyError,
+  traceCarrier,
   type BotConfig,
   type Logger,
   type SecretRedactor,
@@ -121,6 +122,7 @@ export function createUpdateProcessor(
         original_was_audio: p.originalWasAudio,
         created_at: new Date().toISOString(),
         bot: bot.name,
+        trace: traceCarrier(),
       },
       stateTtl,
     );

@@ -331,7 +331,9 @@ describe('callbacks nobody is waiting for', () => {
     const [iterate] = (await iterateCalls()).filter(c => c.body.prompt === prompt);
     const requestId = String(iterate!.body.id);
     const sentBefore = (await stack.calls({ service: 'telegram', method: 'sendMessage' })).length;
-    const completedBefore = await stack.metric('worker_jobs_total{queue="callbacks",result="completed"}');
+    const completedBefore = await stack.metric(
+      'telegram_receiver_jobs_total{queue="callbacks",result="completed"}',
+    );
 
     // cursor-runner repeats its callback an hour later (the gateway's de-duplication has expired).
     await stack.queues.callbacks.remove(callbackJobId(requestId));
@@ -343,7 +345,7 @@ describe('callbacks nobody is waiting for', () => {
     ];
     for (const body of bodies) expect(await postCallback(body)).toBe(200);
     await stack.settled();
-    expect(await stack.metric('worker_jobs_total{queue="callbacks",result="completed"}')).toBe(
+    expect(await stack.metric('telegram_receiver_jobs_total{queue="callbacks",result="completed"}')).toBe(
       completedBefore + bodies.length,
     );
     expect(await stack.calls({ service: 'telegram', method: 'sendMessage' })).toHaveLength(sentBefore);

@@ -131,7 +131,7 @@ describe('pipeline: text', () => {
   });
 
   it('should send nothing for a callback with an unknown request id', async () => {
-    const before = await metric('worker_jobs_total{queue="callbacks",result="completed"}');
+    const before = await metric('telegram_receiver_jobs_total{queue="callbacks",result="completed"}');
     const sentBefore = (await stack.calls({ service: 'telegram', method: 'sendMessage' })).length;
     const res = await request(`${stack.gatewayUrl}/cursor-runner/callback`, {
       method: 'POST',
@@ -141,7 +141,8 @@ describe('pipeline: text', () => {
     expect(res.statusCode).toBe(200);
     await res.body.dump();
     await waitFor(
-      async () => (await metric('worker_jobs_total{queue="callbacks",result="completed"}')) > before,
+      async () =>
+        (await metric('telegram_receiver_jobs_total{queue="callbacks",result="completed"}')) > before,
     );
     expect(await stack.calls({ service: 'telegram', method: 'sendMessage' })).toHaveLength(sentBefore);
   });

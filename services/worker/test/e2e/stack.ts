@@ -45,11 +45,13 @@ export interface RecordedCall {
 export interface Stack {
   redis: RedisServer;
   gatewayUrl: string;
+  gatewayOpsUrl: string;
   /** The gateway's admin listener. */
   adminUrl: string;
   sandboxUrl: string;
   workerOpsUrl: string;
   bots: BotConfig[];
+  gateway: ServiceProcess;
   /** The first worker process. */
   worker: ServiceProcess;
   /** Every worker process started so far (killed ones included). */
@@ -91,6 +93,8 @@ export interface StackOptions {
   telegramTimeoutMs?: number;
   /** The worker's CURSOR_RUNNER_TIMEOUT, in seconds. @defaultValue 2 */
   cursorRunnerTimeoutSec?: number;
+  /** Load the tracing bootstrap in the gateway and the worker, exporting OTLP/HTTP JSON here. */
+  otlpEndpoint?: string;
   /** Worker processes to start. @defaultValue 1 */
   workers?: number;
   /** Give redis-server an AOF with `appendfsync always`, so a kill -9 and restart loses nothing acknowledged. @defaultValue false */
@@ -134,7 +138,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     WEBHOOK_SECRET,
     TELEGRAM_API_URL: sandboxUrl,
     SHUTDOWN_GRACE_MS: '3000',
+    ...(opts.otlpEndpoint === undefined
+      ? {}
+      : {
+          OTEL_EXPORTER_OTLP_ENDPOINT: opts.otlpEndpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_BSP_SCHEDULE_DELAY: '100',
+        }),
   };
+  const nodeArgs = opts.otlpEndpoint === undefined ? [] : ['--import', '@telegram-receiver/core/register'];
   const started: ServiceProcess[] = [];
   const stopAll = async () => {
     for (const proc of started.reverse()) await proc.stop();
@@ -153,20 +165,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         readyLine: 'listening',
       }),
     );
-    started.push(
-      await startServiceProcess({
-        entry: join(root, 'services/gateway/src/main.ts'),
-        env: {
-          ...shared,
-          HOST: '127.0.0.1',
-          PORT: String(gatewayPort),
-          OPS_PORT: String(gatewayOps),
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: String(gatewayAdmin),
-        },
-        readyLine: 'listening',
-      }),
-    );
+    const gateway = await startServiceProcess({
+      entry: join(root, 'services/gateway/src/main.ts'),
+      env: {
+        ...shared,
+        OTEL_SERVICE_NAME: 'telegram-receiver-gateway',
+        HOST: '127.0.0.1',
+        PORT: String(gatewayPort),
+        OPS_PORT: String(gatewayOps),
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: String(gatewayAdmin),
+      },
+      nodeArgs,
+      readyLine: 'listening',
+    });
+    started.push(gateway);
     const workers: ServiceProcess[] = [];
     const opsUrls: string[] = [];
     const addWorker = async () => {
@@ -175,6 +188,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         entry: join(root, 'services/worker/src/main.ts'),
         env: {
           ...shared,
+          OTEL_SERVICE_NAME: 'telegram-receiver-worker',
           OPS_PORT: String(opsPort),
           TELEGRAM_API_URL: opts.telegramUrl ?? sandboxUrl,
           CURSOR_RUNNER_URL: opts.cursorRunnerUrl ?? sandboxUrl,
@@ -186,6 +200,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
             : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),
           ...(opts.elevenLabs === false ? {} : { ELEVENLABS_API_KEY: ELEVENLABS_KEY }),
         },
+        nodeArgs,
         readyLine: 'worker listening',
       });
       started.push(proc);
@@ -226,10 +241,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       redis,
       gatewayUrl,
+      gatewayOpsUrl: `http://127.0.0.1:${gatewayOps}`,
       adminUrl,
       sandboxUrl,
       workerOpsUrl,
       bots,
+      gateway,
       worker,
       workers,
       addWorker,

@@ -158,7 +158,9 @@ describe('upstream failures through real processes (sandbox faults)', () => {
     it('should delay, not fail, a job on a long retry_after, keep the chat in order, and reply once', async () => {
       const chatLocal = newChat();
       const chatPrompt = newChat();
-      const failedBefore = await stack.metric('worker_jobs_total{queue="updates",result="failed"}');
+      const failedBefore = await stack.metric(
+        'telegram_receiver_jobs_total{queue="updates",result="failed"}',
+      );
       for (const chat of [chatLocal, chatPrompt]) {
         // Longer than the client waits inline (5 s): the job itself is moved to the delayed set.
         await stack.fault({
@@ -195,7 +197,9 @@ describe('upstream failures through real processes (sandbox faults)', () => {
       expect(prompt[1]!.at - prompt[0]!.at).toBeGreaterThanOrEqual(6000);
       expect(await iterateCalls(stack, 'rate limited answer')).toHaveLength(1);
       // A delay is not an attempt: nothing was dead-lettered.
-      expect(await stack.metric('worker_jobs_total{queue="updates",result="failed"}')).toBe(failedBefore);
+      expect(await stack.metric('telegram_receiver_jobs_total{queue="updates",result="failed"}')).toBe(
+        failedBefore,
+      );
     }, 40_000);
   });
 
@@ -396,12 +400,16 @@ describe('upstreams refusing connections, through real processes', () => {
 
   it('should keep a reply while Telegram refuses connections and send it once when it is back', async () => {
     const chat = newChat();
-    const retriedBefore = await stack.metric('worker_jobs_total{queue="updates",result="retried"}');
+    const retriedBefore = await stack.metric(
+      'telegram_receiver_jobs_total{queue="updates",result="retried"}',
+    );
     await telegram.shut();
     await stack.postUpdate(messageUpdate(chat, { text: '/help' }, 9));
     // An attempt failed (it could not connect) and the job waits for its retry.
     await waitFor(
-      async () => (await stack.metric('worker_jobs_total{queue="updates",result="retried"}')) > retriedBefore,
+      async () =>
+        (await stack.metric('telegram_receiver_jobs_total{queue="updates",result="retried"}')) >
+        retriedBefore,
       { timeoutMs: 15_000 },
     );
     await telegram.open(telegram.port);

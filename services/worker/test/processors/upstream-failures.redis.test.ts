@@ -215,12 +215,12 @@ describe('ops listener', () => {
     expect(await ready.body.json()).toMatchObject({ status: 'ready' });
     const metrics = await request(`${h.opsUrl}/metrics`);
     const text = await metrics.body.text();
-    expect(text).toMatch(/worker_jobs_total\{queue="updates",result="completed"\} 1/);
-    expect(text).toMatch(/worker_jobs_total\{queue="callbacks",result="completed"\} 1/);
+    expect(text).toMatch(/telegram_receiver_jobs_total\{queue="updates",result="completed"\} 1/);
+    expect(text).toMatch(/telegram_receiver_jobs_total\{queue="callbacks",result="completed"\} 1/);
     expect(text).toMatch(
-      /worker_upstream_calls_total\{service="cursor-runner",method="iterateAsync",outcome="ok"\} 1/,
+      /telegram_receiver_upstream_calls_total\{upstream="cursor-runner",method="iterateAsync",outcome="ok"\} 1/,
     );
-    expect(text).toMatch(/worker_replies_sent_total\{kind="text"\} 1/);
+    expect(text).toMatch(/telegram_receiver_replies_sent_total\{kind="text"\} 1/);
     expect(text).not.toContain('secret plan');
     expect(text).not.toContain(h.bots[0]!.token);
     expect(text).not.toContain(String(chat));
