@@ -43,9 +43,10 @@ const SETTLE_LUA = `${LANE_LUA}
 local QUEUES = { 'updates', 'callbacks' }
 local prefix = ARGV[1]
 local function qkeys(qi)
-  local o = (qi - 1) * 9
-  return { wait = KEYS[o + 1], meta = KEYS[o + 2], events = KEYS[o + 3], marker = KEYS[o + 4],
-    active = KEYS[o + 5], completed = KEYS[o + 6], failed = KEYS[o + 7], index = KEYS[o + 8], parked = KEYS[o + 9] }
+  local q = prefix .. ':' .. QUEUES[qi] .. ':'
+  return { wait = q .. 'wait', meta = q .. 'meta', events = q .. 'events', marker = q .. 'marker',
+    active = q .. 'active', completed = q .. 'completed', failed = q .. 'failed', index = q .. 'lanes',
+    parked = q .. 'parked' }
 end
 local function finished(q, qi, jobId)
   if rcall('EXISTS', prefix .. ':' .. QUEUES[qi] .. ':' .. jobId) == 0 then return true end
@@ -94,9 +95,11 @@ end
 `;
 
 const KEYS_DOC = `
--- KEYS: for updates (1-9) then callbacks (10-18): wait, meta, events, marker, active, completed,
---       failed, lane index, parked count. Lane and job keys are built from ARGV[1] (the prefix,
---       which carries the hash tag), as BullMQ's scripts build job keys.`;
+-- KEYS: 1 the updates lane index (routes the call to the prefix's slot on a Redis Cluster). Every key
+--       the script touches is built from ARGV[1], the prefix, which carries the hash tag, as BullMQ's
+--       scripts build job keys: <prefix>:<queue>:wait|meta|events|marker|active|completed|failed (BullMQ's),
+--       <prefix>:<queue>:lanes (lane index), <prefix>:<queue>:parked, <prefix>:lane:<member>:...
+--       (Passing them all as KEYS cost 18 long names per call on the wire.)`;
 
 // Advance the lane of one job that may have finished (called on its worker's completed/failed event).
 const ADVANCE_SCRIPT = new LuaScript(
@@ -106,7 +109,7 @@ const ADVANCE_SCRIPT = new LuaScript(
 local qi = tonumber(ARGV[2])
 if ARGV[4] == '' then return settleSolo(qi, ARGV[3]) end
 return settleLane(qi, ARGV[4], ARGV[3])`,
-  18,
+  1,
 );
 
 // Self-healing: settle up to ARGV[4] lanes of the index from rank ARGV[3] whose head has finished but
@@ -127,7 +130,7 @@ for _, member in ipairs(members) do
   end
 end
 return { settled, #members }`,
-  18,
+  1,
 );
 
 const QUEUE_INDEX: Record<QueueName, number> = { updates: 1, callbacks: 2 };
@@ -158,16 +161,22 @@ export class LaneAdvancer {
   constructor(opts: LaneAdvancerOptions) {
     this.#redis = opts.redis;
     this.#prefix = opts.prefix;
-    this.#keys = [];
+    // The scripts build BullMQ's key names from the prefix: check they are what BullMQ uses.
     for (const name of [QUEUE_NAMES.updates, QUEUE_NAMES.callbacks]) {
       const k = opts.queues[name].keys;
-      const fixed = [k.wait, k.meta, k.events, k.marker, k.active, k.completed, k.failed];
-      for (const key of fixed) {
-        if (key === undefined) throw new TypeError('LaneAdvancer: bullmq queue keys changed');
-        this.#keys.push(key);
+      for (const key of ['wait', 'meta', 'events', 'marker', 'active', 'completed', 'failed'] as const) {
+        if (k[key] !== `${opts.prefix}:${name}:${key}`) {
+          throw new TypeError(`LaneAdvancer: bullmq's ${key} key of ${name} is ${k[key]} (bullmq changed?)`);
+        }
       }
-      this.#keys.push(laneIndexKey(opts.prefix, name), parkedCountKey(opts.prefix, name));
+      if (
+        laneIndexKey(opts.prefix, name) !== `${opts.prefix}:${name}:lanes` ||
+        parkedCountKey(opts.prefix, name) !== `${opts.prefix}:${name}:parked`
+      ) {
+        throw new TypeError('LaneAdvancer: the lane-index contract keys changed; update the scripts');
+      }
     }
+    this.#keys = [laneIndexKey(opts.prefix, QUEUE_NAMES.updates)];
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 2000;
     this.#sweepBatch = opts.sweepBatch ?? 200;
     this.#logger = opts.logger;
