@@ -20,6 +20,10 @@ export interface QueueState {
   oldestAgeSeconds: number;
   /** True while the queue is paused (its jobs then stay in `wait`, counted above). */
   paused: boolean;
+  /** Items that failed for good and wait in BullMQ's failed set for the operator (dead letters). */
+  deadLetters: number;
+  /** Age of the oldest dead letter, in seconds (0 when none). */
+  deadLetterOldestAgeSeconds: number;
 }
 
 /** Options of {@link QueueStateReader}. */
@@ -33,8 +37,8 @@ export interface QueueStateReaderOptions {
 }
 
 // The commands of one queue, in the order their replies are read back. Every one is O(1) except the
-// ZRANGE of one member (O(log n)), so the cost of a read does not grow with the queue.
-const COMMANDS_PER_QUEUE = 10;
+// ZRANGEs of one member (O(log n)), so the cost of a read does not grow with the queue.
+const COMMANDS_PER_QUEUE = 12;
 
 /**
  * Reads the scaling signal of the job queues (backlog, pending lanes, oldest age, active) in one
@@ -78,7 +82,9 @@ export class QueueStateReader {
         .llen(key('active'))
         .zcard(laneIndexKey(this.#prefix, queue))
         .zrange(laneIndexKey(this.#prefix, queue), 0, 0, 'WITHSCORES')
-        .hexists(key('meta'), 'paused');
+        .hexists(key('meta'), 'paused')
+        .zcard(key('failed'))
+        .zrange(key('failed'), 0, 0, 'WITHSCORES');
     }
     const replies = await multi.exec();
     if (replies === null) throw new Error('queue state read: the transaction was aborted');
@@ -92,16 +98,21 @@ export class QueueStateReader {
       const waiting =
         Number(at(0)) + Number(at(1)) + Number(at(2)) + Number(at(3)) + Number(at(4)) + parked(at(5));
       const active = Number(at(6));
-      const oldest = at(8) as string[];
-      const oldestScore = oldest.length === 2 ? Number(oldest[1]) : undefined;
+      const ageOf = (range: unknown) => {
+        const pair = range as string[];
+        return pair.length === 2 ? Math.max(0, (now - Number(pair[1])) / 1000) : 0;
+      };
       return {
         queue,
         waiting,
         active,
         backlog: waiting + active,
         pendingLanes: Number(at(7)),
-        oldestAgeSeconds: oldestScore === undefined ? 0 : Math.max(0, (now - oldestScore) / 1000),
+        oldestAgeSeconds: ageOf(at(8)),
         paused: Number(at(9)) === 1,
+        // The failed set is scored by when each job failed (BullMQ's finishedOn).
+        deadLetters: Number(at(10)),
+        deadLetterOldestAgeSeconds: ageOf(at(11)),
       };
     });
   }

@@ -45,7 +45,16 @@ describe('QueueStateReader.read', () => {
 
   it('should read keys laid out as BullMQ lays them out', () => {
     const queue = open(QUEUE_NAMES.updates);
-    for (const state of ['wait', 'paused', 'prioritized', 'delayed', 'waiting-children', 'active', 'meta']) {
+    for (const state of [
+      'wait',
+      'paused',
+      'prioritized',
+      'delayed',
+      'waiting-children',
+      'active',
+      'meta',
+      'failed',
+    ]) {
       expect(queue.keys[state]).toBe(`${prefix}:updates:${state}`);
     }
   });
@@ -99,8 +108,35 @@ describe('QueueStateReader.read', () => {
       pendingLanes: 6, // chat:1..4, #job:f, #job:p
       oldestAgeSeconds: 60,
       paused: false,
+      deadLetters: 0,
+      deadLetterOldestAgeSeconds: 0,
     });
     await worker.close();
+  });
+
+  it('should count the dead letters (failed for good) and date the oldest', async () => {
+    const queue = open(QUEUE_NAMES.callbacks);
+    await queue.add('poison', { n: 1 }, { attempts: 1 });
+    await queue.add('poison', { n: 2 }, { attempts: 1 });
+    const worker = new Worker(
+      QUEUE_NAMES.callbacks,
+      async () => {
+        throw new Error('poison');
+      },
+      { connection: redis.duplicate(), prefix },
+    );
+    try {
+      await waitFor(async () => (await queue.getJobCounts('failed')).failed === 2);
+    } finally {
+      await worker.close();
+    }
+    const now = Date.now() + 5000;
+    const [state] = await new QueueStateReader({ redis, prefix, now: () => now }).read([
+      QUEUE_NAMES.callbacks,
+    ]);
+    expect(state).toMatchObject({ deadLetters: 2, backlog: 0, pendingLanes: 0 });
+    expect(state!.deadLetterOldestAgeSeconds).toBeGreaterThanOrEqual(5);
+    expect(state!.deadLetterOldestAgeSeconds).toBeLessThan(60);
   });
 
   it('should count the jobs of a paused queue, which stay in wait', async () => {
@@ -131,7 +167,7 @@ describe('QueueStateReader.read', () => {
       ['updates', 0, 0, 0],
       ['callbacks', 0, 0, 0],
     ]);
-    expect(QueueStateReader.commandsPerRead(2)).toBe(22);
+    expect(QueueStateReader.commandsPerRead(2)).toBe(26);
   });
 
   it('should count one lane for 1,000 updates of one chat and 1,000 lanes for 1,000 chats', async () => {

@@ -20,6 +20,18 @@ export const QUEUE_METRICS = {
     value: (s: QueueState) => s.active,
   },
 } as const;
+
+/** Dead letters, for alerts and dashboards (Prometheus only: they are no scaling signal). */
+const DEAD_LETTER_METRICS = {
+  telegram_receiver_queue_dead_letters: {
+    help: 'Items that failed for good, kept for inspection and replay (admin API /admin/dead-letters).',
+    value: (s: QueueState) => s.deadLetters,
+  },
+  telegram_receiver_queue_dead_letter_oldest_age_seconds: {
+    help: 'Age of the oldest dead letter, in seconds (0 when none).',
+    value: (s: QueueState) => s.deadLetterOldestAgeSeconds,
+  },
+} as const;
 export type QueueMetricName = keyof typeof QUEUE_METRICS;
 export const QUEUE_METRIC_NAMES = Object.keys(QUEUE_METRICS) as QueueMetricName[];
 
@@ -33,8 +45,7 @@ export function registerQueueGauges(
   registry: OpsListenerOptions['registry'],
   collector: Pick<QueueStatePoller, 'sample' | 'lastReadAgeSeconds'>,
 ): void {
-  for (const name of QUEUE_METRIC_NAMES) {
-    const metric = QUEUE_METRICS[name];
+  for (const [name, metric] of Object.entries({ ...QUEUE_METRICS, ...DEAD_LETTER_METRICS })) {
     new Gauge({
       name,
       help: metric.help,

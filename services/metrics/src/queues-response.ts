@@ -35,6 +35,8 @@ export function queuesResponse(collector: Pick<QueueStatePoller, 'sample'>): {
             active: s.active,
             waiting: s.waiting,
             paused: s.paused,
+            deadLetters: s.deadLetters,
+            deadLetterOldestAgeSeconds: s.deadLetterOldestAgeSeconds,
           },
         ]),
       ),
