@@ -20,7 +20,7 @@ DEPS_STAMP := node_modules/.deps-installed
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 $(NODE24_DIR)/.installed:
 	@echo "installing Node 24 into $(NODE24_DIR) (system node is $(NODE_MAJOR).x)"
@@ -39,11 +39,12 @@ deps: $(DEPS_STAMP) ## install npm dependencies (npm ci)
 
 .PHONY: test
 test: $(DEPS_STAMP) ## run the vitest suite (real redis-server on free ports, real HTTP)
-	npx vitest run
+	npx vitest run --project '!chart' --project '!k8s'
 
 .PHONY: typecheck
-typecheck: $(DEPS_STAMP) ## strict TypeScript check of every workspace
+typecheck: $(DEPS_STAMP) ## strict TypeScript check of every workspace (and the k6 scripts against @types/k6)
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p k6/tsconfig.json --noEmit
 
 .PHONY: lint
 lint: $(DEPS_STAMP) ## eslint (type-aware) and prettier
@@ -60,15 +61,18 @@ unused: $(DEPS_STAMP) ## unused files, exports and dependencies (knip), import c
 	npm run --silent cycles
 
 .PHONY: ci
-ci: ## everything CI checks: lint, type-check, unused code and cycles, tests, the observability stack
+ci: ## everything CI checks: lint, type-check, unused code and cycles, tests, the observability stack, the chart, the chart on a real control plane, load smoke
 	$(MAKE) lint
 	$(MAKE) typecheck
 	$(MAKE) unused
 	$(MAKE) test
 	$(MAKE) observe-check
+	$(MAKE) chart
+	$(MAKE) k8s-e2e
+	$(MAKE) load-smoke
 
 .PHONY: dev
-dev: $(DEPS_STAMP) ## run the whole stack locally (private redis, sandbox, gateway, worker)
+dev: $(DEPS_STAMP) ## run the whole stack locally (private redis, sandbox, gateway, worker, metrics)
 	node scripts/dev.ts
 
 .PHONY: demo
@@ -84,3 +88,4 @@ docs: $(DEPS_STAMP) ## regenerate docs/configuration.md from the env schemas
 	node scripts/config-doc.ts
 
 include mk/observe.mk
+include mk/k8s.mk

@@ -13,8 +13,22 @@ export default defineConfig({
       { extends: true, test: { name: 'sandbox', include: ['packages/sandbox/**/*.test.ts'] } },
       { extends: true, test: { name: 'gateway', include: ['services/gateway/**/*.test.ts'] } },
       { extends: true, test: { name: 'worker', include: ['services/worker/**/*.test.ts'] } },
+      { extends: true, test: { name: 'metrics', include: ['services/metrics/**/*.test.ts'] } },
       { extends: true, test: { name: 'bench', include: ['bench/**/*.test.ts'] } },
       { extends: true, test: { name: 'scripts', include: ['scripts/**/*.test.ts'] } },
+      // The chart's template tests (helm template; `make chart`) and the real control plane (`make k8s-e2e`).
+      { extends: true, test: { name: 'chart', include: ['test/chart/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'k8s',
+          include: ['test/k8s/**/*.test.ts'],
+          // One API server, one cluster-wide APIService name: the files run one after the other.
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeConnection, closeQueues, createQueues, createWorkerConnection } from '@telegram-receiver/core';
+import {
+  closeConnection,
+  closeQueues,
+  createQueues,
+  createWorkerConnection,
+  parkedCountKey,
+} from '@telegram-receiver/core';
 import { freePort, randomName, RedisServer } from '@telegram-receiver/testing';
 import { BENCH_BOT_TOKEN, BENCH_SECRET_HEADER, BENCH_WEBHOOK_SECRET } from './lib/fake-credentials.ts';
 import type { LoadResult, PhasePlan } from './lib/load.ts';
@@ -161,7 +167,11 @@ async function startGateway(sampling?: number): Promise<RunningTarget> {
         const commands = await redisCommandStats(conn);
         const queues = createQueues(conn, prefix);
         try {
-          const counts = await queues.updates.getJobCounts();
+          // Lanes park a chat's later updates outside BullMQ's lists (no worker runs here): count them too.
+          const counts = {
+            ...(await queues.updates.getJobCounts()),
+            parked: Number((await conn.get(parkedCountKey(prefix, 'updates'))) ?? 0),
+          };
           const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
           return { check: { answered200, jobs, counts, ok: jobs === answered200 }, commands };
         } finally {

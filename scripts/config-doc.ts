@@ -3,6 +3,7 @@
 import { format, resolveConfig } from 'prettier';
 import { describeEnv } from '@telegram-receiver/core';
 import { gatewayEnv } from '@telegram-receiver/gateway/env';
+import { metricsEnv } from '@telegram-receiver/metrics/env';
 import { workerEnv } from '@telegram-receiver/worker/env';
 
 const docPath = new URL('../docs/configuration.md', import.meta.url);
@@ -54,6 +55,15 @@ ${table(gatewayEnv)}
 ## Worker (\`services/worker\`)
 
 ${table(workerEnv)}
+
+## Metrics (\`services/metrics\`)
+
+The scaling signal (see [operations](operations.md#scaling-the-workers)). It reads only the runtime,
+Redis and shutdown variables of the common set; the bot variables are accepted and ignored. The
+External Metrics API reads \`kube-system/extension-apiserver-authentication\` and creates
+SubjectAccessReviews through the Kubernetes API, so it needs the RBAC described there.
+
+${table(metricsEnv)}
 `;
 }
 

@@ -1,7 +1,7 @@
 // `make dev`: the whole stack on one machine with embedded defaults — a private redis-server (unless
-// REDIS_URL is set), the sandbox stand-ins for Telegram / cursor-runner / ElevenLabs, the gateway and the
-// worker — then prints the URLs and a curl that posts a sample update. Explicit env vars override
-// every default (secrets, REDIS_URL, ports). Ctrl-C stops everything.
+// REDIS_URL is set), the sandbox stand-ins for Telegram / cursor-runner / ElevenLabs, the gateway, the
+// worker and the metrics service — then prints the URLs and a curl that posts a sample update. Explicit
+// env vars override every default (secrets, REDIS_URL, ports). Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ const ports = {
   gatewayOps: env.GATEWAY_OPS_PORT ?? '9101',
   gatewayAdmin: env.GATEWAY_ADMIN_PORT ?? '9201',
   workerOps: env.WORKER_OPS_PORT ?? '9102',
+  metricsOps: env.METRICS_OPS_PORT ?? '9100',
   sandbox: env.SANDBOX_PORT ?? DEV_SANDBOX_PORT,
 };
 const host = DEV_HOST;
@@ -24,6 +25,7 @@ const gatewayUrl = `http://${host}:${ports.gateway}`;
 const gatewayOpsUrl = `http://${host}:${ports.gatewayOps}`;
 const gatewayAdminUrl = `http://${host}:${ports.gatewayAdmin}`;
 const workerOpsUrl = `http://${host}:${ports.workerOps}`;
+const metricsOpsUrl = `http://${host}:${ports.metricsOps}`;
 const shared = {
   LOG_LEVEL: env.LOG_LEVEL ?? 'info',
   NODE_ENV: env.NODE_ENV ?? 'development',
@@ -143,6 +145,10 @@ try {
       OPS_PORT: ports.workerOps,
     });
   }
+  await startService('metrics', 'services/metrics/src/main.ts', `${metricsOpsUrl}/health`, {
+    REDIS_URL: redisUrl,
+    OPS_PORT: ports.metricsOps,
+  });
   // The update_id comes from the clock so every paste is a new update (a repeated id is deduplicated).
   const message = JSON.stringify({
     message_id: 1,
@@ -161,6 +167,7 @@ try {
       'telegram-receiver dev stack is up:',
       `  gateway   ${gatewayUrl}  (ops ${gatewayOpsUrl}/metrics, admin ${gatewayAdminUrl}/admin/settings)`,
       `  worker    ops ${workerOpsUrl}/metrics`,
+      `  metrics   ${metricsOpsUrl}/queues  (Prometheus: ${metricsOpsUrl}/metrics)`,
       `  sandbox   ${sandboxUrl}  (calls: ${sandboxUrl}/sandbox/calls)`,
       `  redis     ${redisUrl}${redis ? ' (private redis-server)' : ''}`,
       '',

@@ -31,6 +31,11 @@ export interface OpenLoopOptions extends LoadCommon {
   rate: number;
   /** Most keep-alive connections to open (Telegram uses up to 100, default 40). @defaultValue 64 */
   connections?: number;
+  /**
+   * Arrival offsets in ms from the start (e.g. a k6 ramping-arrival-rate schedule, see arrivals.ts),
+   * instead of `rate` × `durationMs` evenly spaced; `rate` is then only reported.
+   */
+  arrivalsMs?: number[];
 }
 
 /** Closed loop: `concurrency` connections each send the next request as soon as the last answered. */
@@ -188,19 +193,21 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
   const start = performance.now();
   if (opts.mode === 'open') {
     const interval = 1000 / opts.rate;
-    const total = Math.max(1, Math.round((opts.rate * opts.durationMs) / 1000));
+    const arrivals = opts.arrivalsMs;
+    const total = arrivals ? arrivals.length : Math.max(1, Math.round((opts.rate * opts.durationMs) / 1000));
+    const due = (i: number) => start + (arrivals ? arrivals[i]! : i * interval);
     let i = 0;
     while (i < total) {
       const now = performance.now();
-      while (i < total && start + i * interval <= now) {
-        const scheduled = start + i * interval;
+      while (i < total && due(i) <= now) {
+        const scheduled = due(i);
         lag.record(now - scheduled);
         void send(i, scheduled);
         i++;
       }
       // Sleep to the next arrival (≥ 1 ms timer granularity; late sends are measured as lag and
       // count in the latency, never skipped). No busy-wait: the server needs the CPU more.
-      const wait = start + i * interval - performance.now();
+      const wait = (i < total ? due(i) : start) - performance.now();
       if (i < total) await sleep(Math.max(1, Math.floor(wait)));
     }
   } else {

@@ -11,18 +11,24 @@ export interface UpdateBodyOptions {
 const TEXT =
   'Please look at the failing test in the payments service and explain why the retry budget is exhausted';
 
+// A stride co-prime with `chats` spreads consecutive requests over different chats.
+const STRIDE = 7919;
+
+/** The chat request `i` comes from (distinct for every i < chats when chats is co-prime with 7919). */
+export function chatOfRequest(i: number, chats: number): number {
+  return 100_000_000 + ((i * STRIDE) % chats);
+}
+
 /**
  * Bodies of realistic Telegram `message` updates (~400 bytes: full `from` and `chat` objects, a
  * sentence of text), spread over many chats so per-chat lanes behave as in production.
  */
 export function updateBodyFactory(opts: UpdateBodyOptions): (i: number) => string {
   const chats = opts.chats ?? 10_000;
-  // A stride co-prime with `chats` spreads consecutive requests over different chats.
-  const stride = 7919;
   const date = Math.floor(Date.now() / 1000);
   const suffix = JSON.stringify(opts.promptSuffix ?? '').slice(1, -1);
   return (i: number) => {
-    const chat = 100_000_000 + ((i * stride) % chats);
+    const chat = chatOfRequest(i, chats);
     const user = `bench_user_${chat}`;
     return (
       `{"update_id":${opts.firstUpdateId + i},"message":{"message_id":${i + 1},` +

@@ -1,5 +1,5 @@
 // `make dev` as a user runs it: the real script, real processes, the printed curl run by bash.
-// Ports are free ones (the defaults 3000/3900/9101/9102 may be taken on a shared machine).
+// Ports are free ones (the defaults 3000/3900/9100/9101/9102 may be taken on a shared machine).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
@@ -15,14 +15,17 @@ describe('make dev (scripts/dev.ts)', () => {
   let exited: Promise<unknown>;
   let gatewayUrl: string;
   let sandboxUrl: string;
+  let metricsUrl: string;
 
   beforeAll(async () => {
-    const [gateway, gatewayOps, workerOps, sandbox] = await Promise.all([
+    const [gateway, gatewayOps, workerOps, sandbox, metricsOps] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
       freePort(),
     ]);
+    metricsUrl = `http://127.0.0.1:${metricsOps}`;
     gatewayUrl = `http://127.0.0.1:${gateway}`;
     sandboxUrl = `http://127.0.0.1:${sandbox}`;
     proc = spawn(process.execPath, ['scripts/dev.ts'], {
@@ -34,6 +37,7 @@ describe('make dev (scripts/dev.ts)', () => {
         GATEWAY_OPS_PORT: String(gatewayOps),
         WORKER_OPS_PORT: String(workerOps),
         SANDBOX_PORT: String(sandbox),
+        METRICS_OPS_PORT: String(metricsOps),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -83,6 +87,12 @@ describe('make dev (scripts/dev.ts)', () => {
       { timeoutMs: 20_000, message: 'no reply in the chat' },
     );
     expect(reply.body.text).toContain('Echo: Hello from make dev');
+    // The metrics service reads the same queues.
+    const queues = await waitFor(async () => {
+      const res = await fetch(`${metricsUrl}/queues`);
+      return res.ok && ((await res.json()) as Record<string, unknown>);
+    });
+    expect(queues).toMatchObject({ fresh: true, queues: { updates: { paused: false } } });
   }, 60_000);
 
   it('should run make demo against it to the end', async () => {

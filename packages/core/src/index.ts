@@ -162,3 +162,5 @@ export {
 export { FileTooLargeError } from './clients/file-too-large-error.ts';
 export { TranscriptionEmptyError } from './clients/transcription-empty-error.ts';
 export { UnexpectedAudioFormatError } from './clients/unexpected-audio-format-error.ts';
+export { QueueStateReader, type QueueState, type QueueStateReaderOptions } from './queue-state-reader.ts';
+export { QueueStatePoller, type QueueSample, type QueueStatePollerOptions } from './queue-state-poller.ts';

@@ -5,6 +5,7 @@ import {
   laneListKey,
   parkedCountKey,
   parseLaneEntry,
+  soloMember,
   type QueueName,
 } from '@telegram-receiver/core';
 
@@ -73,8 +74,9 @@ export async function laneInvariantViolations(redis: Redis, prefix: string): Pro
       const member = index[i]!;
       const score = Number(index[i + 1]);
       seen.add(member);
-      if (member.startsWith('#job:')) {
-        const state = await jobState(redis, prefix, queue, member.slice(5));
+      const solo = soloMember('');
+      if (member.startsWith(solo)) {
+        const state = await jobState(redis, prefix, queue, member.slice(solo.length));
         if (state === 'finished' || state === 'none') {
           problems.push(`${queue}: index holds finished ${member}`);
         }

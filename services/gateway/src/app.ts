@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { Router } from '@koa/router';
 import {
   OpsListener,
+  QUEUE_NAMES,
+  QueueStateReader,
   SecretRedactor,
   type BotLookup,
   type Logger,
@@ -97,7 +99,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, bots, redis, queues, logger, registry } = deps;
   const metrics = new GatewayMetrics({ registry, defaultMetrics: deps.defaultMetrics ?? false });
   const backlog = new BacklogMonitor({
-    queue: queues.updates,
+    reader: new QueueStateReader({ redis, prefix: config.QUEUE_PREFIX }),
+    queue: QUEUE_NAMES.updates,
     maxBacklog: config.MAX_BACKLOG,
     intervalMs: deps.backlogIntervalMs ?? 250,
     onSample: size => metrics.backlog(queues.updates.name, size),

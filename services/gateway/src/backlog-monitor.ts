@@ -1,15 +1,20 @@
-import type { Logger } from '@telegram-receiver/core';
-
-/** What the monitor needs from a BullMQ queue (the `updates` queue in production). */
-export interface CountableQueue {
-  readonly name: string;
-  getJobCounts(...types: ('wait' | 'prioritized' | 'delayed')[]): Promise<Record<string, number>>;
-}
+import {
+  QueueStatePoller,
+  type Logger,
+  type QueueName,
+  type QueueStateReader,
+} from '@telegram-receiver/core';
 
 /** Options of {@link BacklogMonitor}. */
 export interface BacklogMonitorOptions {
-  queue: CountableQueue;
-  /** Backlog (waiting + prioritized + delayed) at and above which {@link BacklogMonitor.full} is true. */
+  /** The shared queue reader (core), also used by the metrics service. */
+  reader: Pick<QueueStateReader, 'read'>;
+  /** The queue watched (`updates` in production). */
+  queue: QueueName;
+  /**
+   * Items waiting to run (wait, prioritized, delayed, parked behind their lane) at and above which
+   * {@link BacklogMonitor.full} is true.
+   */
   maxBacklog: number;
   /** Time between two polls. @defaultValue 250 */
   intervalMs?: number;
@@ -19,30 +24,36 @@ export interface BacklogMonitorOptions {
 }
 
 /**
- * Keeps the size of the updates backlog fresh in the background, so the webhook can refuse work
- * (503 + Retry-After; Telegram keeps the update) with a field read instead of a Redis round trip
- * on every request. While Redis is unreachable the last value is kept: the webhook's own write
- * fails then anyway, and answers 503 for that reason.
+ * Keeps the size of the updates backlog fresh in the background (core's {@link QueueStatePoller}),
+ * so the webhook can refuse work (503 + Retry-After; Telegram keeps the update) with a field read
+ * instead of a Redis round trip on every request. While Redis is unreachable the last value is
+ * kept: the webhook's own write fails then anyway, and answers 503 for that reason.
  */
 export class BacklogMonitor {
-  readonly #opts: Required<Omit<BacklogMonitorOptions, 'onSample'>> & Pick<BacklogMonitorOptions, 'onSample'>;
-  #size = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> | undefined;
-  #failing = false;
+  readonly #poller: QueueStatePoller;
+  readonly #maxBacklog: number;
 
   constructor(opts: BacklogMonitorOptions) {
-    this.#opts = { intervalMs: 250, ...opts };
+    this.#maxBacklog = opts.maxBacklog;
+    const onSample = opts.onSample;
+    this.#poller = new QueueStatePoller({
+      reader: opts.reader,
+      queues: [opts.queue],
+      intervalMs: opts.intervalMs ?? 250,
+      maxAgeMs: Number.POSITIVE_INFINITY,
+      onSample: onSample && (states => onSample(states[0]?.waiting ?? 0)),
+      logger: opts.logger,
+    });
   }
 
-  /** Last backlog seen. */
+  /** Last backlog seen (0 before the first read). */
   get size(): number {
-    return this.#size;
+    return this.#poller.sample()?.states[0]?.waiting ?? 0;
   }
 
   /** True when the backlog has reached `maxBacklog`. */
   get full(): boolean {
-    return this.#size >= this.#opts.maxBacklog;
+    return this.size >= this.#maxBacklog;
   }
 
   /**
@@ -51,46 +62,21 @@ export class BacklogMonitor {
    * answer 503) meanwhile.
    */
   start(): void {
-    if (this.#timer !== undefined) return;
-    this.#tick();
-    this.#timer = setInterval(() => this.#tick(), this.#opts.intervalMs);
-    this.#timer.unref();
+    this.#poller.start();
   }
 
   /** Resolves once the poll in progress (if any) is done; for tests and shutdown. */
   async settled(): Promise<void> {
-    await this.#polling;
+    await this.#poller.settled();
   }
 
-  #tick(): void {
-    // Never two polls at once: a slow Redis must not pile up getJobCounts calls.
-    if (this.#polling === undefined) this.#polling = this.poll().finally(() => (this.#polling = undefined));
-  }
-
-  /** Read the backlog now. Never throws: a failure is logged once until a poll succeeds again. */
+  /** Read the backlog now. Never throws. */
   async poll(): Promise<void> {
-    try {
-      const counts = await this.#opts.queue.getJobCounts('wait', 'prioritized', 'delayed');
-      this.#size = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-      this.#opts.onSample?.(this.#size);
-      if (this.#failing) {
-        this.#failing = false;
-        this.#opts.logger.info({ backlog: this.#size }, 'backlog monitor: Redis answers again');
-      }
-    } catch (err) {
-      if (!this.#failing) {
-        this.#failing = true;
-        this.#opts.logger.warn(
-          { err, queue: this.#opts.queue.name },
-          'backlog monitor: cannot read the queue backlog; keeping the last value until Redis answers',
-        );
-      }
-    }
+    await this.#poller.poll();
   }
 
   /** Stop polling. Does not wait for a poll stuck on an unreachable Redis (closing the connection ends it). */
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#poller.stop();
   }
 }

@@ -108,7 +108,7 @@ export class GatewayMetrics {
     });
     this.#backlog = new Gauge({
       name: `${METRIC_PREFIX}queue_backlog`,
-      help: 'Jobs waiting, prioritized or delayed, as last seen by the backlog monitor.',
+      help: 'Items waiting to run (waiting, prioritized, delayed, parked behind their lane), as last seen by the backlog monitor.',
       labelNames: ['queue'],
       registers,
     });

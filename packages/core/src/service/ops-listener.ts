@@ -14,6 +14,11 @@ export interface OpsListenerOptions {
   registry: MetricsRegistry;
   /** Behind `/ready`. */
   readiness: ReadinessCheck;
+  /**
+   * Further `GET` routes answering JSON, by exact path (the metrics service's `/queues`).
+   * @defaultValue none
+   */
+  routes?: Readonly<Record<string, () => Promise<{ status: number; body: unknown }>>>;
   logger: Logger;
 }
 
@@ -63,7 +68,9 @@ export class OpsListener {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const routes = this.#opts.routes ?? {};
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       send(res, 405, JSON.stringify({ error: 'method not allowed' }));
@@ -77,6 +84,9 @@ export class OpsListener {
     } else if (path === '/metrics') {
       const { registry } = this.#opts;
       send(res, 200, await registry.metrics(), registry.contentType);
+    } else if (route !== undefined) {
+      const { status, body } = await route();
+      send(res, status, JSON.stringify(body));
     } else {
       send(res, 404, JSON.stringify({ error: 'not found' }));
     }

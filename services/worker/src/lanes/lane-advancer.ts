@@ -1,5 +1,5 @@
 import type { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   LANE_LUA,
   QUEUE_NAMES,
@@ -24,8 +24,8 @@ export interface LaneJobRef {
 
 /** Options of {@link LaneAdvancer}. */
 export interface LaneAdvancerOptions {
-  /** Connection for the scripts (commands are short). */
-  redis: Redis;
+  /** Connection for the scripts (commands are short); a Cluster client works too (one hash tag). */
+  redis: Redis | Cluster;
   queues: Record<QueueName, AdvancerQueue>;
   /** QUEUE_PREFIX (BullMQ prefix and lane key prefix; carries the hash tag in a Redis Cluster). */
   prefix: string;
@@ -145,7 +145,7 @@ const QUEUE_INDEX: Record<QueueName, number> = { updates: 1, callbacks: 2 };
  * advance was missed (worker killed right after completing, stalled job failed by BullMQ).
  */
 export class LaneAdvancer {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #prefix: string;
   readonly #keys: string[];
   readonly #sweepIntervalMs: number;

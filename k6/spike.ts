@@ -1,0 +1,10 @@
+// k6 spike: the 'spike' profile of profiles.json (scenarios and thresholds).
+import { optionsFor, profile } from './lib/profiles.ts';
+import { requireHealthy } from './lib/requests.ts';
+import { webhookScenario } from './scenarios/webhook.ts';
+
+export const options = optionsFor('spike');
+export const webhook = webhookScenario(profile('spike').chats);
+export { callback } from './scenarios/callback.ts';
+export { health } from './scenarios/health.ts';
+export const setup = requireHealthy;

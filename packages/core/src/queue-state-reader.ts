@@ -1,0 +1,114 @@
+import type { Redis } from 'ioredis';
+import { laneIndexKey, parkedCountKey, type QueueName } from './job-contracts.ts';
+
+/** What one queue holds right now, as {@link QueueStateReader.read} saw it in one atomic snapshot. */
+export interface QueueState {
+  queue: QueueName;
+  /**
+   * Items waiting to run: BullMQ's wait list (where a paused queue keeps its jobs too), the legacy
+   * paused list, prioritized, delayed (due or not yet due), waiting-children, and the items parked
+   * behind their lane's head.
+   */
+  waiting: number;
+  /** Jobs running now (BullMQ's active list). */
+  active: number;
+  /** Every item not yet completed or failed: `waiting + active`. */
+  backlog: number;
+  /** Lanes (chats) with at least one unfinished item: the most work that can run in parallel. */
+  pendingLanes: number;
+  /** Age of the oldest unfinished item, in seconds (0 when the queue holds none). */
+  oldestAgeSeconds: number;
+  /** True while the queue is paused (its jobs then stay in `wait`, counted above). */
+  paused: boolean;
+}
+
+/** Options of {@link QueueStateReader}. */
+export interface QueueStateReaderOptions {
+  /** Any connection; the reader sends one MULTI/EXEC of O(1)/O(log n) commands per {@link QueueStateReader.read}. */
+  redis: Pick<Redis, 'multi'>;
+  /** QUEUE_PREFIX (BullMQ's prefix). */
+  prefix: string;
+  /** Clock in epoch ms, for the oldest age. @defaultValue Date.now */
+  now?: () => number;
+}
+
+// The commands of one queue, in the order their replies are read back. Every one is O(1) except the
+// ZRANGE of one member (O(log n)), so the cost of a read does not grow with the queue.
+const COMMANDS_PER_QUEUE = 10;
+
+/**
+ * Reads the scaling signal of the job queues (backlog, pending lanes, oldest age, active) in one
+ * round trip, whatever their size. BullMQ's `getJobCounts` is one Lua call per state list and knows
+ * nothing of lanes; this reads BullMQ's keys directly (layout of bullmq 6: `<prefix>:<queue>:<state>`,
+ * checked against `Queue.keys` by its test) together with the lane index and parked count that the
+ * lane mechanism maintains (see {@link laneIndexKey}). The gateway's backlog check and the metrics
+ * service share it.
+ */
+export class QueueStateReader {
+  readonly #redis: Pick<Redis, 'multi'>;
+  readonly #prefix: string;
+  readonly #now: () => number;
+
+  constructor(opts: QueueStateReaderOptions) {
+    this.#redis = opts.redis;
+    this.#prefix = opts.prefix;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Redis commands one {@link read} sends for `queueCount` queues (MULTI and EXEC included). */
+  static commandsPerRead(queueCount: number): number {
+    return COMMANDS_PER_QUEUE * queueCount + 2;
+  }
+
+  /**
+   * Read `queues` in one MULTI/EXEC (a consistent snapshot, one round trip). Rejects when Redis
+   * cannot be reached or answers an error: the caller decides what a missing value means.
+   */
+  async read(queues: readonly QueueName[]): Promise<QueueState[]> {
+    const multi = this.#redis.multi();
+    for (const queue of queues) {
+      const key = (type: string) => `${this.#prefix}:${queue}:${type}`;
+      multi
+        .llen(key('wait'))
+        .llen(key('paused'))
+        .zcard(key('prioritized'))
+        .zcard(key('delayed'))
+        .zcard(key('waiting-children'))
+        .get(parkedCountKey(this.#prefix, queue))
+        .llen(key('active'))
+        .zcard(laneIndexKey(this.#prefix, queue))
+        .zrange(laneIndexKey(this.#prefix, queue), 0, 0, 'WITHSCORES')
+        .hexists(key('meta'), 'paused');
+    }
+    const replies = await multi.exec();
+    if (replies === null) throw new Error('queue state read: the transaction was aborted');
+    const now = this.#now();
+    return queues.map((queue, q) => {
+      const at = (i: number): unknown => {
+        const [err, value] = replies[q * COMMANDS_PER_QUEUE + i] ?? [new Error('missing reply'), null];
+        if (err) throw err;
+        return value;
+      };
+      const waiting =
+        Number(at(0)) + Number(at(1)) + Number(at(2)) + Number(at(3)) + Number(at(4)) + parked(at(5));
+      const active = Number(at(6));
+      const oldest = at(8) as string[];
+      const oldestScore = oldest.length === 2 ? Number(oldest[1]) : undefined;
+      return {
+        queue,
+        waiting,
+        active,
+        backlog: waiting + active,
+        pendingLanes: Number(at(7)),
+        oldestAgeSeconds: oldestScore === undefined ? 0 : Math.max(0, (now - oldestScore) / 1000),
+        paused: Number(at(9)) === 1,
+      };
+    });
+  }
+}
+
+// Absent means 0; a corrupt value must not turn the backlog into NaN.
+function parked(value: unknown): number {
+  const n = Number(value ?? 0);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
