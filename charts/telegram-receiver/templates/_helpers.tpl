@@ -44,12 +44,18 @@ app.kubernetes.io/part-of: telegram-receiver
 {{- end -}}
 
 {{/*
-The one place that says how each service starts inside the image (see the Dockerfile). Change the
-entry here when the image ships compiled JS or a tracing preload.
+The one place that says how each service starts inside the image (see the Dockerfile). Our services
+load the tracing bootstrap first (`--import`; it exports only when OTEL_EXPORTER_OTLP_ENDPOINT is
+set, see docs/observability.md); the sandbox stands in for outside services and is not traced.
 */}}
 {{- define "tr.command" -}}
 {{- $entries := dict "gateway" "services/gateway/src/main.ts" "worker" "services/worker/src/main.ts" "metrics" "services/metrics/src/main.ts" "sandbox" "packages/sandbox/src/main.ts" -}}
-command: ["node", {{ get $entries . | required (printf "no entry for component %s" .) | quote }}]
+{{- $entry := get $entries . | required (printf "no entry for component %s" .) -}}
+{{- if eq . "sandbox" }}
+command: ["node", {{ $entry | quote }}]
+{{- else }}
+command: ["node", "--import", "@telegram-receiver/core/register", {{ $entry | quote }}]
+{{- end }}
 {{- end -}}
 
 {{/* Pod-level settings every component shares: pull secrets, security context, no API token. */}}

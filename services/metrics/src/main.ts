@@ -9,8 +9,8 @@ import {
   createProducerConnection,
   redisEndpointOf,
   runService,
+  createMetricsRegistry,
 } from '@telegram-receiver/core';
-import { Registry } from 'prom-client';
 import { metricsEnv } from './env.ts';
 import { createMetricsService } from './metrics-service.ts';
 
@@ -55,7 +55,7 @@ await runService({
       config,
       redis,
       logger,
-      registry: new Registry(),
+      registry: createMetricsRegistry(),
       defaultMetrics: true,
       kubeConfig,
     });

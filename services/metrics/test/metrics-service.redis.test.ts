@@ -7,11 +7,11 @@ import {
   createLogger,
   createProducerConnection,
   loadConfig,
+  createMetricsRegistry,
 } from '@telegram-receiver/core';
 import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
 import { metricsEnv } from '../src/env.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetricsService, type MetricsService } from '../src/metrics-service.ts';
@@ -44,7 +44,7 @@ describe('metrics service ops listener', () => {
       config,
       redis,
       logger: createLogger({ service: 'metrics-test', level: 'silent' }),
-      registry: new Registry(),
+      registry: createMetricsRegistry(),
     });
     expect(service.api).toBeUndefined();
     base = `http://127.0.0.1:${await service.ops.listen(0, '127.0.0.1')}`;

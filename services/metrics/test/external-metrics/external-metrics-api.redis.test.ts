@@ -12,11 +12,11 @@ import {
   createProducerConnection,
   loadConfig,
   closeConnection,
+  createMetricsRegistry,
 } from '@telegram-receiver/core';
 import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
 import { metricsEnv } from '../../src/env.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetricsService, type MetricsService } from '../../src/metrics-service.ts';
@@ -138,7 +138,7 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
         level: 'info',
         destination: { write: (line: string) => void logLines.push(line) },
       }),
-      registry: new Registry(),
+      registry: createMetricsRegistry(),
       kubeConfig: kube.kubeConfig(),
     });
     service.collector.start();
