@@ -16,8 +16,20 @@ export interface CallbackState {
   trace?: string;
 }
 
-/** The seed's key, without our prefix, so records stay readable by the seed's tooling. */
-export function callbackStateKey(requestId: string): string {
+/**
+ * Redis key of a prompt's callback state: under QUEUE_PREFIX, so two deployments can share one Redis
+ * database, and in the queue keys' hash-tag slot on Redis Cluster.
+ */
+export function callbackStateKey(prefix: string, requestId: string): string {
+  return `${prefix}:callback:${requestId}`;
+}
+
+/**
+ * The seed's unprefixed key. Records written there before an upgrade are still read (when the
+ * prefixed one is missing) and deleted, so callbacks in flight across the upgrade are answered; after
+ * one state TTL (1 h) none is left, and the fallback read is never needed again.
+ */
+export function legacyCallbackStateKey(requestId: string): string {
   return `cursor_runner_callback:${requestId}`;
 }
 

@@ -89,7 +89,12 @@ export {
 } from './lanes/lane-keys.ts';
 export { LANE_LUA } from './lanes/lane-lua.ts';
 export { LaneWriter, encodeJobOptions, type LaneItem } from './lanes/lane-writer.ts';
-export { callbackStateKey, parseCallbackState, type CallbackState } from './callback-state-record.ts';
+export {
+  callbackStateKey,
+  legacyCallbackStateKey,
+  parseCallbackState,
+  type CallbackState,
+} from './callback-state-record.ts';
 export {
   InvalidSettingsError,
   SettingsStore,

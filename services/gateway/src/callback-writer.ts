@@ -5,6 +5,7 @@ import {
   callbackJobId,
   callbackStateKey,
   encodeJobOptions,
+  legacyCallbackStateKey,
   parseCallbackState,
   type CallbacksQueue,
   type CursorRunnerResult,
@@ -14,26 +15,31 @@ import type { Redis } from 'ioredis';
 /**
  * Writes a cursor-runner callback as a `callbacks` job in its chat's lane, so the chat's replies
  * go out in the order its callbacks arrived, after everything the chat's earlier updates send.
- * The chat comes from the prompt's callback state record (`cursor_runner_callback:<requestId>`,
+ * The chat comes from the prompt's callback state record (`<prefix>:callback:<requestId>`,
  * written by the worker before it called cursor-runner); without one (expired, already answered,
  * never ours) the job is a lane of its own and the worker finds nobody to answer. The record is read
- * with its own command, because its key has no queue prefix (the seed's name) and so may live in
- * another Redis Cluster slot than the lane.
+ * with its own command before the append (the seed's unprefixed key, still read for records written before
+ * an upgrade, may live in another Redis Cluster slot than the lane).
  */
 export class CallbackWriter {
   readonly #redis: Redis;
+  readonly #prefix: string;
   readonly #lanes: LaneWriter;
   readonly #baseOptions: Record<string, unknown>;
 
   constructor(opts: { queue: CallbacksQueue; redis: Redis; prefix: string }) {
     this.#redis = opts.redis;
+    this.#prefix = opts.prefix;
     this.#lanes = new LaneWriter(opts);
     this.#baseOptions = encodeJobOptions({ ...DEFAULT_JOB_OPTIONS, ...opts.queue.defaultJobOptions });
   }
 
   /** Store the callback; resolves with whether it was new (false: a repeated callback, a no-op). */
   async write(result: CursorRunnerResult): Promise<boolean> {
-    const raw = await this.#redis.get(callbackStateKey(result.requestId));
+    // The seed's key only when ours is missing: a prompt the worker sent before the upgrade.
+    const raw =
+      (await this.#redis.get(callbackStateKey(this.#prefix, result.requestId))) ??
+      (await this.#redis.get(legacyCallbackStateKey(result.requestId)));
     const state = raw === null ? null : parseCallbackState(raw);
     const jobId = callbackJobId(result.requestId);
     const timestamp = Date.now();

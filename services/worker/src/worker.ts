@@ -236,6 +236,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       settings,
       ledger,
       redis: jobState,
+      prefix,
       redactor: opts.redactor,
       metrics,
       logger,

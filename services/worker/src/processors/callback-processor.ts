@@ -29,6 +29,8 @@ export interface CallbackProcessorOptions {
   ledger: SendLedger;
   /** Connection for the callback state records. */
   redis: Redis;
+  /** QUEUE_PREFIX: callback state records are `<prefix>:callback:<requestId>`. */
+  prefix: string;
   redactor: SecretRedactor;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -146,7 +148,7 @@ export function createCallbackProcessor(
     const { result } = job.data;
     const requestId = result.requestId;
     const log = opts.logger.child({ jobId: job.id, requestId });
-    const state = await loadCallbackState(opts.redis, requestId);
+    const state = await loadCallbackState(opts.redis, opts.prefix, requestId);
     if (state === null) {
       // Expired, already answered, or never ours: there is nobody to answer.
       log.info('callback for an unknown or expired request; nothing to answer');
@@ -158,7 +160,7 @@ export function createCallbackProcessor(
         { bot: state.bot },
         'callback for a bot this worker does not know (check BOTS_FILE); dropped',
       );
-      await deleteCallbackState(opts.redis, requestId);
+      await deleteCallbackState(opts.redis, opts.prefix, requestId);
       return { outcome: 'unknown-bot' };
     }
     const replies = new ChatReplies({
@@ -177,7 +179,7 @@ export function createCallbackProcessor(
       const outcome = await inTraceOf(state.trace, 'deliver cursor-runner result', () =>
         deliver(replies, state, result, log),
       );
-      await deleteCallbackState(opts.redis, requestId);
+      await deleteCallbackState(opts.redis, opts.prefix, requestId);
       log.info({ ...outcome, bot: bot.name, success: result.success }, 'cursor-runner result delivered');
       return outcome;
     } catch (err) {
@@ -189,7 +191,7 @@ export function createCallbackProcessor(
         .catch((replyErr: unknown) =>
           log.warn({ reason: describe(replyErr) }, 'could not tell the chat about the failure'),
         );
-      await deleteCallbackState(opts.redis, requestId).catch(() => undefined);
+      await deleteCallbackState(opts.redis, opts.prefix, requestId).catch(() => undefined);
       throw new UnrecoverableError(opts.redactor.redact(messageOf(err, 500)));
     }
   };

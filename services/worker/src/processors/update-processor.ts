@@ -49,6 +49,8 @@ export interface UpdateProcessorOptions {
   ledger: SendLedger;
   /** Connection for the callback state records. */
   redis: Redis;
+  /** QUEUE_PREFIX: callback state records are `<prefix>:callback:<requestId>`. */
+  prefix: string;
   /** Where cursor-runner posts results (CURSOR_RUNNER_CALLBACK_URL or <base>/cursor-runner/callback). */
   callbackUrl: string;
   /** Scrubs secrets from error texts before they reach a chat. */
@@ -114,6 +116,7 @@ export function createUpdateProcessor(
     // Stored with the claim of the cursor step, in one round trip; a retry after cursor-runner took
     // the prompt does not bring back a record its callback removed.
     const record = callbackStateRecord(
+      opts.prefix,
       requestId,
       {
         chat_id: p.chatId,
@@ -152,7 +155,7 @@ export function createUpdateProcessor(
       // cursor-runner certainly did not take the prompt: retry while attempts remain.
       if (rateLimitDelayMs(err) !== undefined || (isTransient(err) && !isLastAttempt(job))) throw err;
       log.warn({ requestId, reason: describe(err) }, 'cursor-runner did not take the prompt');
-      await deleteCallbackState(opts.redis, requestId);
+      await deleteCallbackState(opts.redis, opts.prefix, requestId);
       await replies.text('cursor-error', TEXTS.cursorError(safe(err)));
       return 'cursor-rejected';
     }

@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { callbackStateKey, parseCallbackState, type CallbackState } from '@telegram-receiver/core';
+import {
+  callbackStateKey,
+  legacyCallbackStateKey,
+  parseCallbackState,
+  type CallbackState,
+} from '@telegram-receiver/core';
 
 export type { CallbackState };
 
@@ -13,11 +18,12 @@ const MAX_TTL_SEC = 86_400;
  */
 export async function saveCallbackState(
   redis: Redis,
+  prefix: string,
   requestId: string,
   state: CallbackState,
   ttlSec = 3600,
 ): Promise<void> {
-  const record = callbackStateRecord(requestId, state, ttlSec);
+  const record = callbackStateRecord(prefix, requestId, state, ttlSec);
   await redis.set(record.key, record.value, 'EX', record.ttlSeconds);
 }
 
@@ -26,6 +32,7 @@ export async function saveCallbackState(
  * it in the same round trip as the cursor step's claim). Throws `RangeError` for a TTL outside 1–86400 s.
  */
 export function callbackStateRecord(
+  prefix: string,
   requestId: string,
   state: CallbackState,
   ttlSec = 3600,
@@ -33,7 +40,7 @@ export function callbackStateRecord(
   if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > MAX_TTL_SEC) {
     throw new RangeError(`callback state TTL must be an integer of 1-${MAX_TTL_SEC} seconds, got ${ttlSec}`);
   }
-  return { key: callbackStateKey(requestId), value: JSON.stringify(state), ttlSeconds: ttlSec };
+  return { key: callbackStateKey(prefix, requestId), value: JSON.stringify(state), ttlSeconds: ttlSec };
 }
 
 /**
@@ -41,12 +48,19 @@ export function callbackStateRecord(
  * not found", as the seed did). A Redis error is thrown, unlike the seed which swallowed it: the
  * callback job should be retried rather than the result dropped as unknown.
  */
-export async function loadCallbackState(redis: Redis, requestId: string): Promise<CallbackState | null> {
-  const raw = await redis.get(callbackStateKey(requestId));
+export async function loadCallbackState(
+  redis: Redis,
+  prefix: string,
+  requestId: string,
+): Promise<CallbackState | null> {
+  // The seed's key only when ours is missing: a record written before the upgrade.
+  const raw =
+    (await redis.get(callbackStateKey(prefix, requestId))) ??
+    (await redis.get(legacyCallbackStateKey(requestId)));
   return raw === null ? null : parseCallbackState(raw);
 }
 
 /** Delete the record once the result was delivered. Returns whether it existed. */
-export async function deleteCallbackState(redis: Redis, requestId: string): Promise<boolean> {
-  return (await redis.del(callbackStateKey(requestId))) > 0;
+export async function deleteCallbackState(redis: Redis, prefix: string, requestId: string): Promise<boolean> {
+  return (await redis.del(callbackStateKey(prefix, requestId), legacyCallbackStateKey(requestId))) > 0;
 }

@@ -363,7 +363,7 @@ describe('/start', () => {
     // An edited /start and a button whose data is /start are local too.
     const edited = messageUpdate(chat, { text: '/start', edit_date: Math.floor(Date.now() / 1000) }, 50);
     await stack.postUpdate({ update_id: edited.update_id, edited_message: edited.message! });
-    const keysBefore = await redis.keys('cursor_runner_callback:*');
+    const keysBefore = await redis.keys(`${stack.prefix}:callback:*`);
     await stack.postUpdate({
       update_id: messageUpdate(chat, {}).update_id,
       callback_query: {
@@ -382,6 +382,6 @@ describe('/start', () => {
     for (const r of replies) expect(sentText(r)).toBe(HELP_TEXT);
     expect(replies.map(r => r.body.reply_to_message_id)).toEqual([1, 2, 3, 4, 5, 50, 60]);
     expect((await iterateCalls()).filter(c => /\/start/i.test(String(c.body.prompt)))).toEqual([]);
-    expect(await redis.keys('cursor_runner_callback:*')).toEqual(keysBefore);
+    expect(await redis.keys(`${stack.prefix}:callback:*`)).toEqual(keysBefore);
   });
 });

@@ -75,7 +75,7 @@ describe('pipeline: text', () => {
     expect(rest).toEqual({ repository: '', branchName: 'main', prompt, maxIterations: 25 });
     expect(String(id)).toMatch(/^telegram-\d+-[0-9a-f]{8}$/);
     expect(String(callbackUrl)).toBe(`${stack.gatewayUrl}/cursor-runner/callback?secret=${WEBHOOK_SECRET}`);
-    const state = JSON.parse((await redis.get(`cursor_runner_callback:${String(id)}`))!) as Record<
+    const state = JSON.parse((await redis.get(`${stack.prefix}:callback:${String(id)}`))!) as Record<
       string,
       unknown
     >;
@@ -89,7 +89,7 @@ describe('pipeline: text', () => {
     const [reply] = await stack.waitForSent('sendMessage', chat, 1);
     expect(text(reply!)).toBe(`Echo: ${prompt}`);
     expect(reply!.body).toMatchObject({ parse_mode: 'HTML', reply_to_message_id: 42 });
-    await waitFor(async () => (await redis.exists(`cursor_runner_callback:${String(id)}`)) === 0);
+    await waitFor(async () => (await redis.exists(`${stack.prefix}:callback:${String(id)}`)) === 0);
   });
 
   it('should answer /start locally without calling cursor-runner', async () => {

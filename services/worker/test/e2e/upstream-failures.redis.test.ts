@@ -230,7 +230,7 @@ describe('upstream failures through real processes (sandbox faults)', () => {
         ),
       ).toBe(true);
       await waitFor(
-        async () => (await redis.exists(`cursor_runner_callback:${String(iterate[0]!.body.id)}`)) === 0,
+        async () => (await redis.exists(`${stack.prefix}:callback:${String(iterate[0]!.body.id)}`)) === 0,
       );
     });
 
@@ -355,7 +355,7 @@ describe('upstream failures through real processes (sandbox faults)', () => {
       // No state is left waiting for a callback that cannot come.
       expect(
         await redis.exists(
-          `cursor_runner_callback:${String((await iterateCalls(stack, prompt))[0]!.body.id)}`,
+          `${stack.prefix}:callback:${String((await iterateCalls(stack, prompt))[0]!.body.id)}`,
         ),
       ).toBe(0);
     }, 60_000);
@@ -429,7 +429,7 @@ describe('upstreams refusing connections, through real processes', () => {
     await stack.settled();
     expect(await sentTo(stack, chat)).toHaveLength(1);
     expect(await stack.calls({ service: 'cursor-runner' })).toHaveLength(0);
-    expect(await redis.keys('cursor_runner_callback:*')).toEqual([]);
+    expect(await redis.keys(`${stack.prefix}:callback:*`)).toEqual([]);
   }, 60_000);
 
   it('should tell the user once when ElevenLabs refuses connections, and forward nothing', async () => {

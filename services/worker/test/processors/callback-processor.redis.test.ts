@@ -25,7 +25,7 @@ const bodyOf = (call: { body: unknown }) => call.body as Record<string, unknown>
 
 /** The callback state the update processor leaves for a text prompt of the harness's first bot. */
 const savePromptState = (h: Harness, requestId: string, chatId: number, messageId: number) =>
-  saveCallbackState(h.redis, requestId, {
+  saveCallbackState(h.redis, h.prefix, requestId, {
     chat_id: chatId,
     message_id: messageId,
     prompt: 'p',
@@ -202,7 +202,7 @@ describe('callback processor', () => {
     const parts = splitMessage(output);
     expect(parts.length).toBeGreaterThanOrEqual(3);
     await enqueueResult(h, requestId, output);
-    await waitFor(async () => (await h!.redis.exists(callbackStateKey(requestId))) === 0);
+    await waitFor(async () => (await h!.redis.exists(callbackStateKey(h!.prefix, requestId))) === 0);
     expect(h.sent('sendMessage', chat).map(textOf)).toEqual(parts.slice(2));
   });
 
@@ -221,10 +221,10 @@ describe('callback processor', () => {
     });
     await enqueueResult(h, requestId, 'done!', { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
     await waitFor(() => h!.sent('sendMessage', chat).length >= 2);
-    expect(await h.redis.exists(callbackStateKey(requestId))).toBe(1);
+    expect(await h.redis.exists(callbackStateKey(h.prefix, requestId))).toBe(1);
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
     expect(textOf(reply!)).toBe('done!');
-    await waitFor(async () => (await h!.redis.exists(callbackStateKey(requestId))) === 0);
+    await waitFor(async () => (await h!.redis.exists(callbackStateKey(h!.prefix, requestId))) === 0);
   });
 
   it('should scrub known secrets from agent output in messages and in output.txt', async () => {

@@ -40,7 +40,7 @@ describe('update processor: text', () => {
     expect(body).toMatchObject({ repository: '', branchName: 'main', prompt, maxIterations: 25 });
     expect(String(body.id)).toMatch(/^telegram-\d+-[0-9a-f]{8}$/);
     expect(String(body.callbackUrl)).toContain('/cursor-runner/callback');
-    const state = JSON.parse((await h.redis.get(callbackStateKey(String(body.id))))!) as Record<
+    const state = JSON.parse((await h.redis.get(callbackStateKey(h.prefix, String(body.id))))!) as Record<
       string,
       unknown
     >;
@@ -51,14 +51,14 @@ describe('update processor: text', () => {
       original_was_audio: false,
       bot: h.bots[0]!.name,
     });
-    expect(await h.redis.ttl(callbackStateKey(String(body.id)))).toBeGreaterThan(3500);
+    expect(await h.redis.ttl(callbackStateKey(h.prefix, String(body.id)))).toBeGreaterThan(3500);
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
     expect(textOf(reply!)).toBe(`Echo: ${prompt}`);
     expect(reply!.body as Record<string, unknown>).toMatchObject({
       parse_mode: 'HTML',
       reply_to_message_id: 41,
     });
-    await waitFor(async () => (await h!.redis.exists(callbackStateKey(String(body.id)))) === 0, {
+    await waitFor(async () => (await h!.redis.exists(callbackStateKey(h!.prefix, String(body.id)))) === 0, {
       message: 'callback state deleted',
     });
   });

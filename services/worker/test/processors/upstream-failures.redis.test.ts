@@ -121,7 +121,7 @@ describe('upstream failures: cursor-runner', () => {
     // Every attempt was used (3) before the user was told.
     expect(job!.attemptsMade).toBe(3);
     expect(h.sandbox.calls({ service: 'cursor-runner' })).toHaveLength(0);
-    await waitFor(async () => (await h!.redis.keys(callbackStateKey('*'))).length === 0);
+    await waitFor(async () => (await h!.redis.keys(callbackStateKey(h!.prefix, '*'))).length === 0);
     expect(ok(h, 'sendMessage', chat)).toHaveLength(1);
   });
 
@@ -139,7 +139,7 @@ describe('upstream failures: cursor-runner', () => {
     const [reply] = await h.waitForSent('sendMessage', chat, 1);
     expect(textOf(reply!)).toBe(TEXTS.cursorError('Repository not found locally'));
     expect(h.sandbox.calls({ service: 'cursor-runner', method: 'iterate-async' })).toHaveLength(1);
-    expect(await h.redis.keys(callbackStateKey('*'))).toHaveLength(0);
+    expect(await h.redis.keys(callbackStateKey(h.prefix, '*'))).toHaveLength(0);
   });
 
   it('should not send a prompt again after cursor-runner timed out (it may be running)', async () => {
@@ -160,7 +160,7 @@ describe('upstream failures: cursor-runner', () => {
     expect(h.sandbox.calls({ service: 'cursor-runner', method: 'iterate-async' })).toHaveLength(1);
     expect(h.sent('sendMessage', chat)).toHaveLength(0);
     // The state stays for the callback that may still come.
-    expect(await h.redis.keys(callbackStateKey('*'))).toHaveLength(1);
+    expect(await h.redis.keys(callbackStateKey(h.prefix, '*'))).toHaveLength(1);
   });
 });
 
