@@ -92,14 +92,9 @@ export class LiveBots implements BotLookup {
     return this.#registry.bySecret(secret);
   }
 
-  /** Read the file now and every `intervalMs` until {@link stop}. No-op without a bots file. */
-  async start(): Promise<void> {
+  /** Read the file every `intervalMs` until {@link stop}. No-op without a bots file. */
+  start(): void {
     if (this.#path === undefined || this.#timer !== undefined) return;
-    // The digest of what start-up loaded, so the first poll is not taken for a change.
-    this.#digest = await this.#read().then(
-      text => digestOf(text),
-      () => undefined,
-    );
     this.#timer = setInterval(() => {
       this.reload().catch((err: unknown) => this.#opts.logger.error({ err }, 'bots file: reload failed'));
     }, this.#opts.intervalMs);
@@ -147,6 +142,12 @@ export class LiveBots implements BotLookup {
       return 'refused';
     }
     const previous = this.#registry;
+    // The first read finds what start-up loaded (no digest yet): nothing changed, and reading it
+    // again here rather than at start leaves no window for a change to slip in unseen.
+    if (this.#digest === undefined && sameBots(previous, next)) {
+      this.#digest = digest;
+      return 'unchanged';
+    }
     const now = Date.now();
     const until = now + this.#opts.overlapMs;
     const retiring: RetiringBot[] = [
@@ -199,6 +200,10 @@ function digestOf(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+function sameBots(a: BotRegistry, b: BotRegistry): boolean {
+  return a.size === b.size && a.all().every(bot => sameBot(bot, b.byName(bot.name)));
+}
+
 function sameBot(a: BotConfig, b: BotConfig | undefined): boolean {
   return b !== undefined && a.token === b.token && a.webhookSecret === b.webhookSecret;
 }
@@ -234,6 +239,6 @@ export async function watchBots(opts: {
       }
     },
   });
-  await live.start();
+  live.start();
   return live;
 }

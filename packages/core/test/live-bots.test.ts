@@ -57,13 +57,13 @@ function liveBots(overlapMs = 60_000): LiveBots {
 describe('LiveBots.reload', () => {
   it('should do nothing while the file is unchanged', async () => {
     live = liveBots();
-    await live.start();
+    live.start();
     expect(await live.reload()).toBe('unchanged');
   });
 
   it('should put a rotated token and secret in force and honour the old secret during the overlap', async () => {
     live = liveBots();
-    await live.start();
+    live.start();
     await writeFile(file, JSON.stringify([A2, B1]));
     expect(await live.reload()).toBe('reloaded');
     expect(live.byName('alpha')).toEqual(A2);
@@ -79,7 +79,7 @@ describe('LiveBots.reload', () => {
 
   it('should stop honouring the old secret once the overlap is over', async () => {
     live = liveBots(1);
-    await live.start();
+    live.start();
     await writeFile(file, JSON.stringify([A2, B1]));
     expect(await live.reload()).toBe('reloaded');
     await waitFor(() => live?.bySecret(A1.webhookSecret) === undefined);
@@ -88,7 +88,7 @@ describe('LiveBots.reload', () => {
 
   it('should refuse a broken file, keep the bots in force, and say so once', async () => {
     live = liveBots();
-    await live.start();
+    live.start();
     for (const broken of [
       '[{"name": "alpha", "token": "nope"',
       JSON.stringify([{ ...A2, token: 'not-a-token' }]),
@@ -107,7 +107,7 @@ describe('LiveBots.reload', () => {
 
   it('should refuse an unreadable file and keep the bots in force', async () => {
     live = liveBots();
-    await live.start();
+    live.start();
     await rm(file);
     expect(await live.reload()).toBe('refused');
     expect(live.bySecret(B1.webhookSecret)).toEqual(B1);
@@ -116,7 +116,7 @@ describe('LiveBots.reload', () => {
 
   it('should keep a removed bot by name for the overlap', async () => {
     live = liveBots();
-    await live.start();
+    live.start();
     await writeFile(file, JSON.stringify([A1]));
     expect(await live.reload()).toBe('reloaded');
     expect(live.all().map(b => b.name)).toEqual(['alpha']);
