@@ -1,5 +1,6 @@
 // The ops side of the metrics service against a real Redis and real BullMQ queues: Prometheus
 // gauges, KEDA's /queues, readiness, and what it serves while Redis is unreachable.
+import { once } from 'node:events';
 import {
   LaneWriter,
   QUEUE_NAMES,
@@ -40,6 +41,8 @@ describe('metrics service ops listener', () => {
     });
     redis = createProducerConnection({ url: redisServer.url, name: 'metrics-test' });
     redis.on('error', () => undefined);
+    // A producer connection queues nothing while it connects: the test's own writes wait for it.
+    if (redis.status !== 'ready') await once(redis, 'ready');
     service = createMetricsService({
       config,
       redis,
