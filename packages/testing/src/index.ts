@@ -11,3 +11,4 @@ export {
 export { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './service-process.ts';
 export { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 export { laneInvariantViolations, laneJobIds } from './lane-state.ts';
+export { settledMemory, type SettledMemory } from './settled-memory.ts';
