@@ -7,6 +7,9 @@ export default defineConfig({
     globals: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Most files spend their time waiting on redis-server and child processes, not on the CPU.
+    // Vitest's default (cores − 1) runs them one at a time on a 2-core machine.
+    maxWorkers: 3,
     projects: [
       { extends: true, test: { name: 'core', include: ['packages/core/**/*.test.ts'] } },
       { extends: true, test: { name: 'testing', include: ['packages/testing/**/*.test.ts'] } },

@@ -72,6 +72,9 @@ BUILDKIT_LINT := $(TOOLS_CACHE)/dockerfile-lint-$(BUILDKIT_VERSION)/dockerfile-l
 $(BUILDKIT_LINT): | go-toolchain
 	$(BUILD_GO_TOOL) dockerfile-lint $(BUILDKIT_VERSION)
 
+.PHONY: docker-lint-tool
+docker-lint-tool: $(BUILDKIT_LINT)
+
 .PHONY: docker-lint
 docker-lint: $(BUILDKIT_LINT) ## lint the Dockerfile with BuildKit's checks (no Docker engine needed)
 	$(BUILDKIT_LINT) Dockerfile

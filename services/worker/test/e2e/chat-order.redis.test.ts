@@ -186,26 +186,28 @@ describe('per-chat order with real processes (gateway, 3 workers, sandbox, redis
     const chats = Array.from({ length: CHATS }, () => newChat());
     let talking = true;
     const kills = { workers: 0, redis: 0 };
+    const replacements: Promise<unknown>[] = [];
     const chaos = (async () => {
       const started = Date.now();
-      while (talking) {
+      // At least five kills, even when the chats are done talking sooner (their work is still in flight).
+      while (talking || kills.workers < 5) {
         await sleep(2000);
-        if (!talking) break;
         const alive = s.workers.filter(w => w.proc.exitCode === null && w.proc.signalCode === null);
         const victim = alive[Math.floor(Math.random() * alive.length)];
         if (victim !== undefined) {
           await victim.stop('SIGKILL');
           kills.workers++;
+          // A replacement starts at once, as a Deployment's would; the next kill does not wait for
+          // it to be ready (on a busy machine that takes seconds, and would thin out the kills).
+          const replacement = s.addWorker();
+          replacement.catch(() => undefined); // reported by the Promise.all below, not as unhandled
+          replacements.push(replacement);
         }
         if (kills.redis === 0 && Date.now() - started > 5000) {
           await s.redis.kill();
           kills.redis++;
           await sleep(1000);
           await s.redis.restart();
-        }
-        // Keep three replicas, as a Deployment would.
-        while (s.workers.filter(w => w.proc.exitCode === null && w.proc.signalCode === null).length < 3) {
-          await s.addWorker();
         }
       }
     })();
@@ -215,6 +217,7 @@ describe('per-chat order with real processes (gateway, 3 workers, sandbox, redis
       ),
     ).finally(() => (talking = false));
     await chaos;
+    await Promise.all(replacements);
     expect(kills.workers).toBeGreaterThanOrEqual(5);
     expect(kills.redis).toBe(1);
     await lanesEmpty(90_000);
