@@ -35,7 +35,10 @@ $(JAEGER):
 	  && go build -o $@ ./cmd/all-in-one
 
 $(PROMETHEUS):
-	@command -v prometheus >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo || SUDO=; $$SUDO apt-get install -y --no-install-recommends prometheus; }
+	@command -v prometheus >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo || SUDO=; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+	  || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; }
 
 .PHONY: observe-tools
 observe-tools: $(OTELCOL) $(JAEGER) $(PROMETHEUS) ## build/install the collector, Jaeger and Prometheus once
