@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Cluster} from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { type Command } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
