@@ -18,6 +18,7 @@ import {
 } from '@telegram-receiver/core';
 import {
   RedisClusterSet,
+  RedisSentinelSet,
   RedisServer,
   freePort,
   randomName,
@@ -50,6 +51,8 @@ export interface Stack {
   redis: RedisServer;
   /** The Redis Cluster the processes use, when the stack runs on one. */
   cluster: RedisClusterSet | undefined;
+  /** The Sentinel deployment the processes use, when the stack runs on one. */
+  sentinel: RedisSentinelSet | undefined;
   /** A new connection to the stack's Redis (a Cluster client on a Cluster); the caller closes it. */
   connect(): RedisClient;
   /** The metrics service's ops listener (`/queues`, `/metrics`), when it runs. */
@@ -116,6 +119,13 @@ export interface StackOptions {
   clusterMasters?: number;
   /** Start the metrics service too. @defaultValue false */
   metrics?: boolean;
+  /**
+   * Run on a real Sentinel deployment (a master, `replicas` replicas, `sentinels` sentinels) instead
+   * of one redis-server: every process gets REDIS_SENTINELS and follows a failover.
+   */
+  sentinel?: { replicas: number; sentinels: number };
+  /** Extra environment of the gateway process (e.g. REDIS_WAIT_REPLICAS). */
+  gatewayEnv?: Record<string, string>;
 }
 
 export const WEBHOOK_SECRET = 'e2e-callback-secret-0123456789';
@@ -135,16 +145,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     opts.clusterMasters === undefined
       ? undefined
       : await RedisClusterSet.start({ masters: opts.clusterMasters });
+  const sentinel = opts.sentinel === undefined ? undefined : await RedisSentinelSet.start(opts.sentinel);
   const redis =
     cluster?.servers[0] ??
+    sentinel?.servers[0] ??
     (await RedisServer.start({ appendOnly: opts.appendOnly ?? false, appendFsync: 'always' }));
-  const closeRedis = async () => await (cluster ?? redis).close();
+  const closeRedis = async () => await (cluster ?? sentinel ?? redis).close();
   // Tests may kill Redis on purpose; ioredis reconnects, so its connection errors are expected.
   const connect = (): RedisClient => {
     const client =
-      cluster === undefined
-        ? new Redis(redis.url)
-        : new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: null } });
+      cluster !== undefined
+        ? new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: null } })
+        : sentinel !== undefined
+          ? new Redis({
+              sentinels: sentinel.sentinels,
+              name: sentinel.masterName,
+              maxRetriesPerRequest: null,
+            })
+          : new Redis(redis.url);
     client.on('error', () => undefined);
     return client;
   };
@@ -170,6 +188,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...(cluster === undefined
       ? {}
       : { REDIS_CLUSTER_NODES: cluster.nodes.map(n => `${n.host}:${n.port}`).join(',') }),
+    ...(sentinel === undefined
+      ? {}
+      : {
+          REDIS_SENTINELS: sentinel.sentinels.map(n => `${n.host}:${n.port}`).join(','),
+          REDIS_SENTINEL_MASTER: sentinel.masterName,
+        }),
     QUEUE_PREFIX: prefix,
     BOTS_FILE: botsFile,
     WEBHOOK_SECRET,
@@ -212,6 +236,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         OPS_PORT: String(gatewayOps),
         ADMIN_HOST: '127.0.0.1',
         ADMIN_PORT: String(gatewayAdmin),
+        ...opts.gatewayEnv,
       },
       nodeArgs,
       readyLine: 'listening',
@@ -288,6 +313,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       redis,
       cluster,
+      sentinel,
       connect,
       metricsUrl,
       gatewayUrl,
