@@ -28,7 +28,10 @@ export interface QueueState {
 
 /** Options of {@link QueueStateReader}. */
 export interface QueueStateReaderOptions {
-  /** Any connection; the reader sends one MULTI/EXEC of O(1)/O(log n) commands per {@link QueueStateReader.read}. */
+  /**
+   * Any connection; the reader sends one MULTI/EXEC of O(1)/O(log n) commands per {@link QueueStateReader.read}.
+   * On a Redis Cluster every key it reads carries the prefix's hash tag, so the MULTI stays in one slot.
+   */
   redis: Pick<RedisClient, 'multi'>;
   /** QUEUE_PREFIX (BullMQ's prefix). */
   prefix: string;
