@@ -85,6 +85,34 @@ describe('worker', () => {
     });
   });
 
+  it('should pass an external Redis Cluster to every service, with a hash-tagged prefix', async () => {
+    const objects = await renderChart({
+      config: { queuePrefix: '{tr}' },
+      redis: {
+        enabled: false,
+        externalUrl: 'rediss://:pw@ignored:6379',
+        cluster: { nodes: ['r0:6379', 'r1:6379'] },
+      },
+    });
+    for (const component of ['-gateway', '-worker', '-metrics']) {
+      const c = one(objects, 'Deployment', component).spec!.template!.spec.containers[0]!;
+      expect(envOf(c)).toMatchObject({ REDIS_CLUSTER_NODES: 'r0:6379,r1:6379', QUEUE_PREFIX: '{tr}' });
+    }
+  });
+
+  it('should refuse a Redis Cluster with an untagged prefix, saying what to set, or with Sentinel too', async () => {
+    const external = { enabled: false, externalUrl: 'redis://r:6379', cluster: { nodes: ['r0:6379'] } };
+    await expect(renderChart({ config: { queuePrefix: 'bots' }, redis: external })).rejects.toThrow(
+      /needs a hash tag in config.queuePrefix.*set config.queuePrefix=\{bots\}/,
+    );
+    await expect(
+      renderChart({
+        config: { queuePrefix: '{tr}' },
+        redis: { ...external, sentinel: { sentinels: ['s0:26379'] } },
+      }),
+    ).rejects.toThrow(/redis.sentinel.sentinels or redis.cluster.nodes, not both/);
+  });
+
   it('should render a KEDA ScaledObject with the same signal and behavior instead of the HPA in keda mode', async () => {
     const objects = await renderChart({ autoscaling: { mode: 'keda' } });
     expect(kinds(objects, 'HorizontalPodAutoscaler').map(h => h.metadata.name)).toEqual([

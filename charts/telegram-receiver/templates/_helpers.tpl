@@ -120,6 +120,12 @@ securityContext:
       key: {{ $.Values.redis.sentinel.passwordKey }}
       optional: true
 {{- end }}
+{{- with .Values.redis.cluster.nodes }}
+{{- if $.Values.redis.sentinel.sentinels }}{{ fail "set redis.sentinel.sentinels or redis.cluster.nodes, not both" }}{{ end }}
+{{- if not (regexMatch "^[^{]*\\{[^}]+\\}" $.Values.config.queuePrefix) }}{{ fail (printf "redis.cluster.nodes needs a hash tag in config.queuePrefix so every key of the release is in one slot: set config.queuePrefix={%s}" (trimAll "{}" $.Values.config.queuePrefix | default "tr")) }}{{ end }}
+- name: REDIS_CLUSTER_NODES
+  value: {{ join "," . | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

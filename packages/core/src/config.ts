@@ -33,34 +33,9 @@ export const envSecretList = () =>
       const list = [...new Set((v ?? '').split(',').map(e => e.trim()))].filter(e => e !== '');
       return list.length === 0 ? undefined : list;
     });
-/** Telegram's rule for secret_token: 1–256 characters of A-Z a-z 0-9 _ - */
-export const TELEGRAM_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
-export const BOT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
-/** Names of the variables that hold secrets: their values are never echoed in errors or logs. */
-export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
-  'TELEGRAM_BOT_TOKEN',
-  'TELEGRAM_WEBHOOK_SECRET',
-  'WEBHOOK_SECRET',
-  'ADMIN_SECRET',
-  'ELEVENLABS_API_KEY',
-  'REDIS_URL',
-  'REDIS_SENTINEL_PASSWORD',
-]);
-
-/** The variables every service reads: runtime, Redis, bots, shared secret, shutdown. */
-export const commonEnv = {
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('production').describe('Runtime mode.'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .default('info')
-    .describe('pino log level.'),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-    .default('redis://127.0.0.1:6379/0')
-    .describe('Redis for queues, dedup, lanes and settings. Use maxmemory-policy noeviction and AOF.'),
-  REDIS_SENTINELS: z
+/** A comma-separated list of `host:port` (IPv6 in brackets); unset or blank: `undefined`. */
+export const envHostPortList = () =>
+  z
     .string()
     .optional()
     .transform((v, ctx) => {
@@ -80,10 +55,39 @@ export const commonEnv = {
         return z.NEVER;
       }
       return nodes as { host: string; port: number }[];
-    })
-    .describe(
-      'Redis Sentinel: host:port of the sentinels, comma-separated; the master is asked of them (REDIS_URL then gives only password, db and TLS).',
-    ),
+    });
+/** Telegram's rule for secret_token: 1–256 characters of A-Z a-z 0-9 _ - */
+export const TELEGRAM_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
+export const BOT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** Names of the variables that hold secrets: their values are never echoed in errors or logs. */
+export const SECRET_ENV_VARS: ReadonlySet<string> = new Set([
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'WEBHOOK_SECRET',
+  'ADMIN_SECRET',
+  'ELEVENLABS_API_KEY',
+  'REDIS_URL',
+  'REDIS_SENTINEL_PASSWORD',
+]);
+
+const DEFAULT_QUEUE_PREFIX = 'tr';
+
+/** The variables every service reads: runtime, Redis, bots, shared secret, shutdown. */
+export const commonEnv = {
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('production').describe('Runtime mode.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379/0')
+    .describe('Redis for queues, dedup, lanes and settings. Use maxmemory-policy noeviction and AOF.'),
+  REDIS_SENTINELS: envHostPortList().describe(
+    'Redis Sentinel: host:port of the sentinels, comma-separated; the master is asked of them (REDIS_URL then gives only password, db and TLS).',
+  ),
   REDIS_SENTINEL_MASTER: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ - only')
@@ -92,10 +96,13 @@ export const commonEnv = {
   REDIS_SENTINEL_PASSWORD: envOptionalSecret().describe(
     'Password of the sentinels themselves (secret), if any.',
   ),
+  REDIS_CLUSTER_NODES: envHostPortList().describe(
+    'Redis Cluster: seed nodes host:port, comma-separated (REDIS_URL then gives only user, password, TLS); QUEUE_PREFIX needs a hash tag such as {tr}.',
+  ),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}-]{1,64}$/, 'letters, digits, _ - { } only')
-    .default('tr')
+    .default(DEFAULT_QUEUE_PREFIX)
     .describe('Prefix of every Redis key (BullMQ prefix). Use a hash tag such as {tr} on Redis Cluster.'),
   BOT_NAME: z
     .string()
@@ -152,14 +159,57 @@ export function loadConfig<S extends z.ZodRawShape>(
     if (value !== undefined && value.trim() !== '') input[key] = value.trim();
   }
   const parsed = z.object(shape).safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issues: ConfigIssue[] = parsed.error.issues.map(issue => {
-    const name = String(issue.path[0] ?? '(config)');
-    const raw = input[name];
-    const got = raw === undefined || SECRET_ENV_VARS.has(name) ? '' : ` (got "${raw.slice(0, 80)}")`;
-    return { name, message: `${issue.message}${got}` };
-  });
+  const issues: ConfigIssue[] = parsed.success
+    ? []
+    : parsed.error.issues.map(issue => {
+        const name = String(issue.path[0] ?? '(config)');
+        const raw = input[name];
+        const got = raw === undefined || SECRET_ENV_VARS.has(name) ? '' : ` (got "${raw.slice(0, 80)}")`;
+        return { name, message: `${issue.message}${got}` };
+      });
+  if ('REDIS_CLUSTER_NODES' in shape) {
+    const named = new Set(issues.map(i => i.name));
+    issues.push(...redisTopologyIssues(input).filter(i => !named.has(i.name)));
+  }
+  if (parsed.success && issues.length === 0) return parsed.data;
   throw new ConfigError(issues);
+}
+
+/**
+ * A hash tag: the first `{` of the prefix and a `}` after it in the prefix, with something between.
+ * Redis Cluster hashes only that part of a key, so every `<prefix>:…` key lands in one slot.
+ */
+const HASH_TAG = /^[^{]*\{[^}]+\}/;
+
+/** True when every key that starts with `prefix` hashes to the prefix's hash tag (one Cluster slot). */
+function hasHashTag(prefix: string): boolean {
+  return HASH_TAG.test(prefix);
+}
+
+// The Redis settings that only make sense together, checked on the raw (trimmed, non-blank) input.
+function redisTopologyIssues(input: Record<string, string>): ConfigIssue[] {
+  const listed = (v: string | undefined) => (v ?? '').split(',').some(e => e.trim() !== '');
+  if (!listed(input.REDIS_CLUSTER_NODES)) return [];
+  const issues: ConfigIssue[] = [];
+  if (listed(input.REDIS_SENTINELS)) {
+    issues.push({
+      name: 'REDIS_CLUSTER_NODES',
+      message: 'set REDIS_SENTINELS (Sentinel) or REDIS_CLUSTER_NODES (Cluster), not both',
+    });
+  }
+  const prefix = input.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX;
+  if (!hasHashTag(prefix)) {
+    const tagged = `{${prefix.replace(/[{}]/g, '') || 'tr'}}`;
+    issues.push({
+      name: 'QUEUE_PREFIX',
+      message: `on Redis Cluster the prefix needs a hash tag, so that every key (and every script's keys) of the deployment is in one slot: set QUEUE_PREFIX=${tagged} (got "${prefix}")`,
+    });
+  }
+  const url = input.REDIS_URL;
+  if (url !== undefined && URL.canParse(url) && !/^\/?0?$/.test(new URL(url).pathname)) {
+    issues.push({ name: 'REDIS_URL', message: 'Redis Cluster has only database 0: remove the /<db> path' });
+  }
+  return issues;
 }
 
 /** Rows for docs/configuration.md: name, default, description. */

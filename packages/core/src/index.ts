@@ -67,6 +67,7 @@ export {
   createProducerConnection,
   createWorkerConnection,
   redisEndpointOf,
+  type RedisClient,
   type RedisEndpoint,
   type ConnectionOptions,
 } from './redis-connection.ts';

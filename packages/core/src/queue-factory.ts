@@ -1,5 +1,5 @@
 import { Queue, type DefaultJobOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.ts';
 import { bullmqTelemetry } from './tracing/trace-context.ts';
 import { QUEUE_NAMES, type CallbackJobData, type JobName, type UpdateJobData } from './job-contracts.ts';
 
@@ -38,7 +38,11 @@ export interface DeadLetterRetention {
  * stores the trace in the job). The caller owns `connection` and closes it after {@link closeQueues}.
  * Jobs written through them (or with their `defaultJobOptions`) keep their dead letters per `retention`.
  */
-export function createQueues(connection: Redis, prefix: string, retention?: DeadLetterRetention): Queues {
+export function createQueues(
+  connection: RedisClient,
+  prefix: string,
+  retention?: DeadLetterRetention,
+): Queues {
   const defaultJobOptions =
     retention === undefined
       ? DEFAULT_JOB_OPTIONS

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.ts';
 import { laneIndexKey, parkedCountKey, type QueueName } from './job-contracts.ts';
 
 /** What one queue holds right now, as {@link QueueStateReader.read} saw it in one atomic snapshot. */
@@ -28,8 +28,11 @@ export interface QueueState {
 
 /** Options of {@link QueueStateReader}. */
 export interface QueueStateReaderOptions {
-  /** Any connection; the reader sends one MULTI/EXEC of O(1)/O(log n) commands per {@link QueueStateReader.read}. */
-  redis: Pick<Redis, 'multi'>;
+  /**
+   * Any connection; the reader sends one MULTI/EXEC of O(1)/O(log n) commands per {@link QueueStateReader.read}.
+   * On a Redis Cluster every key it reads carries the prefix's hash tag, so the MULTI stays in one slot.
+   */
+  redis: Pick<RedisClient, 'multi'>;
   /** QUEUE_PREFIX (BullMQ's prefix). */
   prefix: string;
   /** Clock in epoch ms, for the oldest age. @defaultValue Date.now */
@@ -49,7 +52,7 @@ const COMMANDS_PER_QUEUE = 12;
  * service share it.
  */
 export class QueueStateReader {
-  readonly #redis: Pick<Redis, 'multi'>;
+  readonly #redis: Pick<RedisClient, 'multi'>;
   readonly #prefix: string;
   readonly #now: () => number;
 

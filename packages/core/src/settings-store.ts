@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.ts';
 import { z } from 'zod';
 import type { Logger } from './logger.ts';
 import { recordSettingsRead } from './metrics/client-metrics.ts';
@@ -43,9 +43,9 @@ export class InvalidSettingsError extends Error {
 /** Options of {@link SettingsStore}. */
 export interface SettingsStoreOptions {
   /** Connection for HGETALL/HSET/PUBLISH. Owned by the caller. */
-  redis: Redis;
+  redis: RedisClient;
   /** A dedicated connection for SUBSCRIBE (a subscribed connection can run nothing else). Owned by the caller. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   /** Key prefix (QUEUE_PREFIX): the hash is `<prefix>:settings`, the channel `<prefix>:settings:changed`. */
   prefix: string;
   /** How long a read is reused without asking Redis; bounds staleness if a change message is missed. @defaultValue 5000 */
@@ -85,8 +85,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * settings lookup must never fail a user's update.
  */
 export class SettingsStore {
-  readonly #redis: Redis;
-  readonly #subscriber: Redis;
+  readonly #redis: RedisClient;
+  readonly #subscriber: RedisClient;
   readonly #key: string;
   readonly #channel: string;
   readonly #cacheTtlMs: number;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commonEnv, envSecretList, loadConfig } from '../src/config.ts';
+import { ConfigError } from '../src/errors/config-error.ts';
 import { secretsOf } from '../src/service/run-service.ts';
 
 describe('envSecretList', () => {
@@ -48,5 +49,68 @@ describe('REDIS_SENTINELS', () => {
     expect(() =>
       loadConfig(commonEnv, { REDIS_SENTINEL_PASSWORD: 'x', REDIS_SENTINEL_MASTER: 'bad name!' }),
     ).toThrow(/REDIS_SENTINEL_MASTER/);
+  });
+});
+
+describe('REDIS_CLUSTER_NODES', () => {
+  it('should read the seed nodes, with a hash-tagged prefix', () => {
+    const config = loadConfig(commonEnv, {
+      REDIS_CLUSTER_NODES: 'redis-0.redis:6379,10.0.0.3:6380',
+      QUEUE_PREFIX: '{tr}',
+    });
+    expect(config.REDIS_CLUSTER_NODES).toEqual([
+      { host: 'redis-0.redis', port: 6379 },
+      { host: '10.0.0.3', port: 6380 },
+    ]);
+    expect(loadConfig(commonEnv, {}).REDIS_CLUSTER_NODES).toBeUndefined();
+  });
+
+  it('should refuse a prefix without a hash tag, saying what to set', () => {
+    for (const [prefix, suggested] of [
+      [undefined, '{tr}'],
+      ['bot-a', '{bot-a}'],
+      ['{}x', '{x}'],
+      ['{tr', '{tr}'],
+    ] as const) {
+      expect(
+        () => loadConfig(commonEnv, { REDIS_CLUSTER_NODES: 'n1:6379', QUEUE_PREFIX: prefix }),
+        String(prefix),
+      ).toThrow(`QUEUE_PREFIX: on Redis Cluster the prefix needs a hash tag`);
+      expect(() => loadConfig(commonEnv, { REDIS_CLUSTER_NODES: 'n1:6379', QUEUE_PREFIX: prefix })).toThrow(
+        `set QUEUE_PREFIX=${suggested}`,
+      );
+    }
+    for (const prefix of ['{tr}', 'a{tr}', '{tr}-b']) {
+      expect(
+        loadConfig(commonEnv, { REDIS_CLUSTER_NODES: 'n1:6379', QUEUE_PREFIX: prefix }).QUEUE_PREFIX,
+      ).toBe(prefix);
+    }
+  });
+
+  it('should refuse Sentinel and Cluster together, and a database other than 0, with every problem listed', () => {
+    let error: unknown;
+    try {
+      loadConfig(commonEnv, {
+        REDIS_CLUSTER_NODES: 'n1:6379',
+        REDIS_SENTINELS: 's1:26379',
+        REDIS_URL: 'redis://:pw-s3cret@x:6379/2',
+        QUEUE_PREFIX: 'tr',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues;
+    expect(issues.map(i => i.name).sort()).toEqual(['QUEUE_PREFIX', 'REDIS_CLUSTER_NODES', 'REDIS_URL']);
+    expect(issues.find(i => i.name === 'REDIS_CLUSTER_NODES')?.message).toBe(
+      'set REDIS_SENTINELS (Sentinel) or REDIS_CLUSTER_NODES (Cluster), not both',
+    );
+    expect(JSON.stringify(issues)).not.toContain('pw-s3cret');
+  });
+
+  it('should refuse anything that is not host:port', () => {
+    expect(() => loadConfig(commonEnv, { REDIS_CLUSTER_NODES: 'n1', QUEUE_PREFIX: '{tr}' })).toThrow(
+      /REDIS_CLUSTER_NODES: must be a comma-separated list of host:port/,
+    );
   });
 });

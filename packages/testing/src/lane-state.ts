@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import {
   QUEUE_NAMES,
   laneIndexKey,
@@ -11,7 +11,7 @@ import {
 
 /** A lane's unfinished job ids per queue, oldest first (what the lane lists hold). */
 export async function laneJobIds(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   member: string,
 ): Promise<Record<QueueName, string[]>> {
@@ -30,7 +30,7 @@ export async function laneJobIds(
  *   is in any BullMQ list.
  * Call it when no script runs (the pipeline idle or stopped), as it reads without a snapshot.
  */
-export async function laneInvariantViolations(redis: Redis, prefix: string): Promise<string[]> {
+export async function laneInvariantViolations(redis: Redis | Cluster, prefix: string): Promise<string[]> {
   const problems: string[] = [];
   const listKeys = await scanKeys(redis, `${prefix}:lane:*`);
   const lanes = new Map<string, Record<QueueName, { seq: number; acceptedAt: number; jobId: string }[]>>();
@@ -101,7 +101,7 @@ export async function laneInvariantViolations(redis: Redis, prefix: string): Pro
 
 /** Where a job is: in a runnable/running BullMQ list, finished, or in none (parked or unknown). */
 async function jobState(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   queue: QueueName,
   jobId: string,
@@ -120,13 +120,16 @@ async function jobState(
   return 'none';
 }
 
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+// SCAN walks one node: on a Cluster, walk every master.
+async function scanKeys(redis: Redis | Cluster, pattern: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
   return keys;
 }

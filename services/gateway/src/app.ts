@@ -11,8 +11,8 @@ import {
   type SettingsStore,
   type TelegramClientCache,
   type MetricsRegistry,
+  type RedisClient,
 } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import pkg from '../package.json' with { type: 'json' };
 import { BacklogMonitor } from './backlog-monitor.ts';
@@ -38,7 +38,7 @@ export interface GatewayDeps {
   config: GatewayConfig;
   bots: BotLookup;
   /** Producer connection (`createProducerConnection`): fails fast while Redis is away. */
-  redis: Redis;
+  redis: RedisClient;
   /** Queues on `redis` with prefix `config.QUEUE_PREFIX` (`createQueues`). */
   queues: Queues;
   logger: Logger;
@@ -246,7 +246,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 }
 
 /** Resolves when `redis` is ready, or after `waitMs` (whichever first); never rejects. */
-async function redisReady(redis: Redis, waitMs: number): Promise<void> {
+async function redisReady(redis: RedisClient, waitMs: number): Promise<void> {
   if (redis.status === 'ready') return;
   let timer: NodeJS.Timeout | undefined;
   let onReady: (() => void) | undefined;

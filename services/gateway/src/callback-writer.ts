@@ -9,8 +9,8 @@ import {
   parseCallbackState,
   type CallbacksQueue,
   type CursorRunnerResult,
+  type RedisClient,
 } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
 
 /**
  * Writes a cursor-runner callback as a `callbacks` job in its chat's lane, so the chat's replies
@@ -22,12 +22,12 @@ import type { Redis } from 'ioredis';
  * an upgrade, may live in another Redis Cluster slot than the lane).
  */
 export class CallbackWriter {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #lanes: LaneWriter;
   readonly #baseOptions: Record<string, unknown>;
 
-  constructor(opts: { queue: CallbacksQueue; redis: Redis; prefix: string }) {
+  constructor(opts: { queue: CallbacksQueue; redis: RedisClient; prefix: string }) {
     this.#redis = opts.redis;
     this.#prefix = opts.prefix;
     this.#lanes = new LaneWriter(opts);

@@ -6,9 +6,9 @@ import {
   type QueueName,
   type Queues,
   type SecretRedactor,
+  type RedisClient,
 } from '@telegram-receiver/core';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /** One dead letter in a listing. */
 export interface DeadLetterSummary {
@@ -86,13 +86,13 @@ const REPLAY_SUFFIX = /^(.*)-r(\d{1,6})$/;
  */
 export class DeadLetters {
   readonly #queues: Queues;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #redactor: Pick<SecretRedactor, 'redact'>;
   readonly #writers: Record<QueueName, LaneWriter>;
 
   constructor(opts: {
     queues: Queues;
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     redactor: Pick<SecretRedactor, 'redact'>;
   }) {

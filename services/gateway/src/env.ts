@@ -76,7 +76,7 @@ export const gatewayEnv = {
     .max(16)
     .default(0)
     .describe(
-      'Replicas that must hold an update before its 200 (Redis WAIT): 1 with Sentinel, so an acknowledged update survives a failover.',
+      'Replicas that must hold an update before its 200 (Redis WAIT): 1 with Sentinel or Cluster replicas, so an acknowledged update survives a failover.',
     ),
   REDIS_WAIT_TIMEOUT_MS: envPositiveInt(1000, 60_000).describe(
     'How long the webhook waits for REDIS_WAIT_REPLICAS; fewer acknowledgements → 503 + Retry-After.',

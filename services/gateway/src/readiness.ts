@@ -1,9 +1,8 @@
-import type { Readiness, ReadinessCheck } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import type { Readiness, ReadinessCheck, RedisClient } from '@telegram-receiver/core';
 
 /** Options of {@link ReadinessProbe}. */
 export interface ReadinessProbeOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key written by the probe, e.g. `<prefix>:ready:<hostname>`. */
   key: string;
   /** How long an answer is reused. @defaultValue 1000 */
@@ -17,7 +16,7 @@ export interface ReadinessProbeOptions {
  * load balancers polling /ready cannot hammer Redis.
  */
 export class ReadinessProbe implements ReadinessCheck {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: string;
   readonly #cacheMs: number;
   #cached: { at: number; answer: Readiness } | undefined;

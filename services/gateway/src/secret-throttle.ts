@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { BlockList } from 'node:net';
-import type { Logger } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import type { Logger, RedisClient } from '@telegram-receiver/core';
 import { LRUCache } from 'lru-cache';
 import { clientAddressOf } from './client-address.ts';
 import { HttpRejection } from './errors/http-rejection.ts';
@@ -12,7 +11,7 @@ export type SecretRoute = 'webhook' | 'callback' | 'admin';
 /** Options of {@link FailedSecretThrottle}. */
 export interface FailedSecretThrottleOptions {
   /** Any connection; one short script per failed attempt. */
-  redis: Pick<Redis, 'eval'>;
+  redis: Pick<RedisClient, 'eval'>;
   /** QUEUE_PREFIX: counters are `<prefix>:authfail:<address>`. */
   prefix: string;
   /** Failed secrets one address may present per window before it gets 429s. @defaultValue 10 */

@@ -1,12 +1,11 @@
-import type { UpdatesQueue } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import { laneIndexKey, type UpdatesQueue, type RedisClient } from '@telegram-receiver/core';
 import { UpdateWriter, type PendingUpdate } from './update-writer.ts';
 
 /** Options of {@link UpdateBatcher}. */
 export interface UpdateBatcherOptions {
   queue: UpdatesQueue;
   /** The connection `queue` uses (the lane writes go on it too). */
-  redis: Redis;
+  redis: RedisClient;
   /** QUEUE_PREFIX (BullMQ prefix and lane key prefix). */
   prefix: string;
   /** Flush at once when this many updates wait, without waiting for the end of the tick. @defaultValue 256 */
@@ -40,7 +39,8 @@ export class UpdateBatcher {
   readonly #writer: UpdateWriter;
   readonly #maxBatch: number;
   readonly #onBatch: ((size: number) => void) | undefined;
-  readonly #redis: Pick<Redis, 'wait'>;
+  readonly #redis: Pick<RedisClient, 'pipeline'>;
+  readonly #slotKey: string;
   readonly #replicas: { count: number; timeoutMs: number };
   #waiting: Waiting[] = [];
   #scheduled: NodeJS.Immediate | undefined;
@@ -50,6 +50,7 @@ export class UpdateBatcher {
     this.#maxBatch = opts.maxBatch ?? 256;
     this.#onBatch = opts.onBatch;
     this.#redis = opts.redis;
+    this.#slotKey = laneIndexKey(opts.prefix, 'updates');
     this.#replicas = opts.replicas ?? { count: 0, timeoutMs: 0 };
   }
 
@@ -87,7 +88,13 @@ export class UpdateBatcher {
     const isNew = await this.#writer.write(updates);
     const { count, timeoutMs } = this.#replicas;
     if (count > 0) {
-      const acked = await this.#redis.wait(count, timeoutMs);
+      // WAIT counts what the master holding the batch has replicated. It names no key, so a Cluster
+      // client would send it to any node: a keyed command in the same pipeline routes it to the
+      // prefix's slot, on the connection that wrote the batch (WAIT is per connection).
+      const replies = await this.#redis.pipeline().exists(this.#slotKey).wait(count, timeoutMs).exec();
+      const [err, reply] = replies?.[1] ?? [new Error('WAIT: no reply'), 0];
+      if (err) throw err;
+      const acked = Number(reply);
       if (acked < count) {
         throw new Error(
           `only ${acked} of ${count} Redis replicas acknowledged the write within ${timeoutMs} ms`,

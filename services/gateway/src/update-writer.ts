@@ -7,8 +7,8 @@ import {
   updateJobId,
   type TelegramUpdate,
   type UpdatesQueue,
+  type RedisClient,
 } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
 
 /** One update to write: the job's data and, when it belongs to a chat, its lane. */
 export interface PendingUpdate {
@@ -37,7 +37,7 @@ export class UpdateWriter {
   readonly #lanes: LaneWriter;
   readonly #baseOptions: Record<string, unknown>;
 
-  constructor(opts: { queue: UpdatesQueue; redis: Redis; prefix: string }) {
+  constructor(opts: { queue: UpdatesQueue; redis: RedisClient; prefix: string }) {
     this.#lanes = new LaneWriter(opts);
     // The queue's default job options, as Queue.add would merge them under each job's own.
     this.#baseOptions = encodeJobOptions({ ...DEFAULT_JOB_OPTIONS, ...opts.queue.defaultJobOptions });

@@ -1,5 +1,10 @@
-import { METRIC_PREFIX, type BotLookup, type Logger, type MetricsRegistry } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import {
+  METRIC_PREFIX,
+  type BotLookup,
+  type Logger,
+  type MetricsRegistry,
+  type RedisClient,
+} from '@telegram-receiver/core';
 import { Gauge } from 'prom-client';
 
 /** What the poller needs of the Bot API clients. */
@@ -14,7 +19,7 @@ export interface WebhookInfoPollerOptions {
   bots: BotLookup;
   telegram: WebhookInfoSource;
   /** Holds the lease that lets one replica at a time poll. */
-  redis: Redis;
+  redis: RedisClient;
   /** QUEUE_PREFIX: the lease key is `<prefix>:webhook-info:lease`. */
   prefix: string;
   registry: MetricsRegistry;

@@ -65,4 +65,21 @@ describe('main.ts (invalid configuration)', () => {
     expect(output).not.toContain('not-a-token-secret-xyz');
     expect(output).not.toContain('fine_secret');
   });
+
+  it('should refuse Redis Cluster without a hash-tagged prefix, or with Sentinel too, saying what to set', async () => {
+    const { code, output } = await runMain({
+      REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001',
+      REDIS_SENTINELS: '127.0.0.1:26379',
+      QUEUE_PREFIX: 'tr',
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('invalid configuration (2 problem(s))');
+    expect(output).toMatch(
+      /gateway: QUEUE_PREFIX: on Redis Cluster the prefix needs a hash tag.*set QUEUE_PREFIX=\{tr\}/,
+    );
+    expect(output).toContain(
+      'gateway: REDIS_CLUSTER_NODES: set REDIS_SENTINELS (Sentinel) or REDIS_CLUSTER_NODES (Cluster), not both',
+    );
+    expect(output).not.toContain('listening');
+  });
 });

@@ -2,9 +2,8 @@
 // killed with SIGKILL in the middle of a burst; the sentinels promote a replica, the gateway follows
 // it, and every update it answered 200 is on the new master and processed exactly once.
 import { QUEUE_NAMES, createWorkerConnection } from '@telegram-receiver/core';
-import { RedisSentinelSet, randomName, waitFor } from '@telegram-receiver/testing';
+import { RedisSentinelSet, deliverUntilAccepted, randomName, waitFor } from '@telegram-receiver/testing';
 import { Worker } from 'bullmq';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess } from './gateway-process.ts';
 import { BOT_A, messageUpdate } from './harness.ts';
@@ -37,33 +36,16 @@ describe('gateway on Redis Sentinel', () => {
           TELEGRAM_WEBHOOK_SECRET: BOT_A.webhookSecret,
         },
       );
-      const agent = new Agent({ connections: 8 });
       const acked = new Set<number>();
-      // Telegram's behaviour: an update is sent again until it gets a 200.
+      // One chat per update: every update is its own lane's head, so a plain BullMQ worker sees them all.
       const deliver = async (id: number) => {
-        for (;;) {
-          try {
-            const res = await request(`${gateway.url}/telegram/webhook`, {
-              method: 'POST',
-              headers: {
-                'content-type': 'application/json',
-                'x-telegram-bot-api-secret-token': BOT_A.webhookSecret,
-              },
-              // One chat per update: every update is its own lane's head, so a plain BullMQ worker sees them all.
-              body: JSON.stringify(messageUpdate(id, 100_000 + id)),
-              dispatcher: agent,
-            });
-            await res.body.dump();
-            if (res.statusCode === 200) {
-              acked.add(id);
-              return;
-            }
-            expect(res.statusCode).toBe(503);
-          } catch {
-            // The connection was cut: Telegram sends again, as here.
-          }
-          await new Promise(resolve => setTimeout(resolve, 100));
-        }
+        const update = messageUpdate(id, 100_000 + id);
+        await deliverUntilAccepted({
+          url: `${gateway.url}/telegram/webhook`,
+          secret: BOT_A.webhookSecret,
+          update,
+        });
+        acked.add(id);
       };
       try {
         const ids = Array.from({ length: 400 }, (_, i) => i + 1);
@@ -103,7 +85,6 @@ describe('gateway on Redis Sentinel', () => {
           connection.disconnect();
         }
       } finally {
-        await agent.close();
         await gateway.service.stop();
       }
     },

@@ -8,8 +8,8 @@ import {
   type OpsListenerOptions,
   type QueueName,
   type Readiness,
+  type RedisClient,
 } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
 import Koa, { type Context, type Next } from 'koa';
 import { collectDefaultMetrics } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
@@ -28,7 +28,7 @@ export interface MetricsServiceDeps {
   /** Validated settings (`loadConfig(metricsEnv, env)`). */
   config: MetricsConfig;
   /** A fail-fast connection (`createProducerConnection`): a read fails at once while Redis is away. */
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   /** The ops listener's registry (the shared shell decides its type and format). */
   registry: OpsListenerOptions['registry'];

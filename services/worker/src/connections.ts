@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import {
   closeConnection,
   createProducerConnection,
   createWorkerConnection,
   type Logger,
   type RedisEndpoint,
+  type RedisClient,
 } from '@telegram-receiver/core';
 
 /**
@@ -14,21 +14,21 @@ import {
  */
 export interface WorkerConnections {
   /** The queues' connection (BullMQ defines its ~50 scripts on it). */
-  commands: Redis;
+  commands: RedisClient;
   /**
    * Every job's lane, ledger, callback-state, pacing and settings commands: auto-pipelined, so the
    * commands of the jobs running at once leave in one write instead of one each. A connection of
    * its own, because an auto-pipeline copies every script defined on its connection.
    */
-  state: Redis;
+  state: RedisClient;
   /** Settings change notifications (SUBSCRIBE). */
-  subscriber: Redis;
+  subscriber: RedisClient;
   /** The `updates` worker's blocking connection. */
-  updates: Redis;
+  updates: RedisClient;
   /** The `callbacks` worker's blocking connection. */
-  callbacks: Redis;
+  callbacks: RedisClient;
   /** /ready's probe: fails fast (1 s) instead of queueing while Redis is away. */
-  probe: Redis;
+  probe: RedisClient;
 }
 
 /** Open the worker's connections to `endpoint` (they connect in the background and reconnect by themselves). */

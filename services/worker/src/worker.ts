@@ -8,6 +8,7 @@ import {
   bullmqTelemetry,
   closeQueues,
   createQueues,
+  laneIndexKey,
   type BotConfig,
   type CallbackJobData,
   type Logger,
@@ -173,7 +174,9 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   async function check(): Promise<Readiness> {
     if (stopping) return { ready: false, reason: 'shutting_down' };
     try {
-      await withTimeout(connections.probe.ping(), 1000, 'redis ping');
+      // A keyed read, not PING: on a Redis Cluster it asks the master that holds the prefix's slot
+      // (every key of this deployment), where a PING would go to any node.
+      await withTimeout(connections.probe.exists(laneIndexKey(prefix, 'updates')), 1000, 'redis probe');
     } catch {
       return { ready: false, reason: 'redis_unavailable' };
     }

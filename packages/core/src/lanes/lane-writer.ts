@@ -1,5 +1,5 @@
 import { optsEncodeMap, type JobsOptions, type Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection.ts';
 import { laneIndexKey, parkedCountKey, type QueueName } from '../job-contracts.ts';
 import { LANE_LUA } from './lane-lua.ts';
 import { laneMember } from './lane-keys.ts';
@@ -121,14 +121,14 @@ export class LaneWriter {
   readonly #jobKeyBase: string;
   readonly #dedupBase: string;
 
-  constructor(opts: { queue: LaneQueue; redis: Redis | Cluster; prefix: string }) {
+  constructor(opts: { queue: LaneQueue; redis: RedisClient; prefix: string }) {
     const name = opts.queue.name;
     if (name !== 'updates' && name !== 'callbacks') throw new TypeError(`no lanes for queue ${name}`);
     this.#queue = name;
     this.#prefix = opts.prefix;
-    const client = opts.redis as (Redis | Cluster) & { trLaneAppend?: AppendCommand };
+    const client = opts.redis as RedisClient & { trLaneAppend?: AppendCommand };
     if (client.trLaneAppend === undefined) opts.redis.defineCommand('trLaneAppend', { lua: APPEND_LUA });
-    const command = (opts.redis as (Redis | Cluster) & { trLaneAppend: AppendCommand }).trLaneAppend;
+    const command = (opts.redis as RedisClient & { trLaneAppend: AppendCommand }).trLaneAppend;
     this.#command = (numKeys, ...args) => command.call(opts.redis, numKeys, ...args);
     const keys = opts.queue.keys;
     const fixed = [keys.wait, keys.meta, keys.id, keys.events, keys.marker, keys.active];

@@ -1,6 +1,5 @@
 import type { Router } from '@koa/router';
-import type { Logger, Queues } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import type { Logger, Queues, RedisClient } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
 import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
@@ -16,7 +15,7 @@ export interface CursorRunnerCallbackOptions {
   secret: readonly string[] | undefined;
   queues: Queues;
   /** The producer connection under `queues` (checked before enqueueing: it does not queue offline). */
-  redis: Redis;
+  redis: RedisClient;
   /** QUEUE_PREFIX (the lanes' key prefix). */
   prefix: string;
   metrics: GatewayMetrics;

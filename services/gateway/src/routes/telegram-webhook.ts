@@ -10,8 +10,8 @@ import {
   type Logger,
   type Queues,
   type TelegramUpdate,
+  type RedisClient,
 } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
 import type { Context } from 'koa';
 import type { BacklogMonitor } from '../backlog-monitor.ts';
 import type { FailedSecretThrottle } from '../secret-throttle.ts';
@@ -27,7 +27,7 @@ export interface TelegramWebhookOptions {
   bots: BotLookup;
   queues: Queues;
   /** The producer connection (fail-fast), used for the per-chat lane write. */
-  redis: Redis;
+  redis: RedisClient;
   /** QUEUE_PREFIX: the BullMQ prefix and the prefix of the lane keys. */
   prefix: string;
   backlog: BacklogMonitor;

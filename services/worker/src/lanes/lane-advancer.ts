@@ -1,5 +1,4 @@
 import type { Job, Worker } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
 import {
   LANE_LUA,
   QUEUE_NAMES,
@@ -8,6 +7,7 @@ import {
   parkedCountKey,
   type Logger,
   type QueueName,
+  type RedisClient,
 } from '@telegram-receiver/core';
 import { LuaScript } from '../redis/lua-script.ts';
 
@@ -25,7 +25,7 @@ export interface LaneJobRef {
 /** Options of {@link LaneAdvancer}. */
 export interface LaneAdvancerOptions {
   /** Connection for the scripts (commands are short); a Cluster client works too (one hash tag). */
-  redis: Redis | Cluster;
+  redis: RedisClient;
   queues: Record<QueueName, AdvancerQueue>;
   /** QUEUE_PREFIX (BullMQ prefix and lane key prefix; carries the hash tag in a Redis Cluster). */
   prefix: string;
@@ -148,7 +148,7 @@ const QUEUE_INDEX: Record<QueueName, number> = { updates: 1, callbacks: 2 };
  * advance was missed (worker killed right after completing, stalled job failed by BullMQ).
  */
 export class LaneAdvancer {
-  readonly #redis: Redis | Cluster;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #keys: string[];
   readonly #sweepIntervalMs: number;

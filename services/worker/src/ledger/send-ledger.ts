@@ -1,10 +1,9 @@
-import { annotateActiveSpan } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import { annotateActiveSpan, type RedisClient } from '@telegram-receiver/core';
 
 /** Options of {@link SendLedger}. */
 export interface SendLedgerOptions {
   /** Connection for SET/GET/DEL. Owned by the caller. */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (QUEUE_PREFIX): markers live at `<prefix>:ledger:<key>`. */
   prefix: string;
   /**
@@ -87,7 +86,7 @@ export function mayHaveTakenEffect(err: unknown): boolean {
  * removes the marker, so that a retry may try again; that error is re-thrown for the caller.
  */
 export class SendLedger {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #ttlSeconds: number;
   readonly #leaseMs: number;

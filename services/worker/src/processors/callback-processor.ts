@@ -1,5 +1,4 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   inTraceOf,
   type BotConfig,
@@ -7,6 +6,7 @@ import {
   type CursorRunnerResult,
   type Logger,
   type SecretRedactor,
+  type RedisClient,
 } from '@telegram-receiver/core';
 import { cleanText } from '../format/clean-text.ts';
 import { formatProcessingError, formatResult } from '../format/format-result.ts';
@@ -28,7 +28,7 @@ export interface CallbackProcessorOptions {
   settings: SettingsPort;
   ledger: SendLedger;
   /** Connection for the callback state records. */
-  redis: Redis;
+  redis: RedisClient;
   /** QUEUE_PREFIX: callback state records are `<prefix>:callback:<requestId>`. */
   prefix: string;
   redactor: SecretRedactor;

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { inSpan } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import { inSpan, type RedisClient } from '@telegram-receiver/core';
 import { LuaScript } from '../redis/lua-script.ts';
 import type { ElevenLabsPort } from './ports.ts';
 
 /** Options of {@link ProviderSlots}. */
 export interface ProviderSlotsOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Redis key of the slot set, e.g. `<prefix>:slots:elevenlabs`. */
   key: string;
   /** Calls in flight at once, across every replica (the provider plan's concurrency). */
@@ -53,7 +52,7 @@ return 0
  * across every worker replica (design non-negotiable 4) instead of being multiplied by them.
  */
 export class ProviderSlots {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: string;
   readonly #limit: number;
   readonly #leaseMs: number;

@@ -1,5 +1,4 @@
-import { inSpan } from '@telegram-receiver/core';
-import type { Redis } from 'ioredis';
+import { inSpan, type RedisClient } from '@telegram-receiver/core';
 import { LuaScript } from '../redis/lua-script.ts';
 
 /** A rate as "one every `intervalMs`, with bursts of up to `burst`". */
@@ -10,7 +9,7 @@ export interface PaceRate {
 
 /** Options of {@link SendPacer}. */
 export interface SendPacerOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** QUEUE_PREFIX: keys are `<prefix>:pace:{<bot>}:…`. */
   prefix: string;
   /** A private chat. @defaultValue one a second, bursts of 3 (Telegram: avoid more than 1 msg/s per chat) */
@@ -61,7 +60,7 @@ const DEFAULTS = {
  * Each send books a slot and sleeps until it; nothing is dropped.
  */
 export class SendPacer {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #o: typeof DEFAULTS;
   readonly #onWait: ((ms: number) => void) | undefined;

@@ -1,5 +1,4 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   FileTooLargeError,
   TELEGRAM_MAX_DOWNLOAD_BYTES,
@@ -9,6 +8,7 @@ import {
   type Logger,
   type SecretRedactor,
   type UpdateJobData,
+  type RedisClient,
 } from '@telegram-receiver/core';
 import { escapeHtml } from '../format/escape-html.ts';
 import type { SendLedger } from '../ledger/send-ledger.ts';
@@ -48,7 +48,7 @@ export interface UpdateProcessorOptions {
   settings: SettingsPort;
   ledger: SendLedger;
   /** Connection for the callback state records. */
-  redis: Redis;
+  redis: RedisClient;
   /** QUEUE_PREFIX: callback state records are `<prefix>:callback:<requestId>`. */
   prefix: string;
   /** Where cursor-runner posts results (CURSOR_RUNNER_CALLBACK_URL or <base>/cursor-runner/callback). */

@@ -1,5 +1,5 @@
+import type { RedisClient } from '@telegram-receiver/core';
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 
 type Arg = string | number;
 
@@ -20,7 +20,7 @@ export class LuaScript {
   }
 
   /** Run with `keys` (exactly `numberOfKeys` of them) and `args`; Redis errors are thrown. */
-  async run(redis: Redis | Cluster, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     if (keys.length !== this.#numberOfKeys) {
       throw new RangeError(`LuaScript expects ${this.#numberOfKeys} key(s), got ${keys.length}`);
     }

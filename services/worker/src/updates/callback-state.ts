@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import {
   callbackStateKey,
   legacyCallbackStateKey,
   parseCallbackState,
   type CallbackState,
+  type RedisClient,
 } from '@telegram-receiver/core';
 
 export type { CallbackState };
@@ -17,7 +17,7 @@ const MAX_TTL_SEC = 86_400;
  * when it cannot be stored: the caller must not call cursor-runner then.
  */
 export async function saveCallbackState(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   requestId: string,
   state: CallbackState,
@@ -49,7 +49,7 @@ export function callbackStateRecord(
  * callback job should be retried rather than the result dropped as unknown.
  */
 export async function loadCallbackState(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   requestId: string,
 ): Promise<CallbackState | null> {
@@ -61,6 +61,16 @@ export async function loadCallbackState(
 }
 
 /** Delete the record once the result was delivered. Returns whether it existed. */
-export async function deleteCallbackState(redis: Redis, prefix: string, requestId: string): Promise<boolean> {
-  return (await redis.del(callbackStateKey(prefix, requestId), legacyCallbackStateKey(requestId))) > 0;
+export async function deleteCallbackState(
+  redis: RedisClient,
+  prefix: string,
+  requestId: string,
+): Promise<boolean> {
+  // Two DELs, not one of both keys: the seed's unprefixed key lies outside the prefix's hash tag, so
+  // on a Redis Cluster one DEL of both would fail with CROSSSLOT.
+  const deleted = await Promise.all([
+    redis.del(callbackStateKey(prefix, requestId)),
+    redis.del(legacyCallbackStateKey(requestId)),
+  ]);
+  return deleted.some(n => n > 0);
 }

@@ -7,10 +7,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { laneIndexKey, type BotConfig, type TelegramUpdate } from '@telegram-receiver/core';
+import { laneIndexKey, type BotConfig } from '@telegram-receiver/core';
 import { laneInvariantViolations, waitFor } from '@telegram-receiver/testing';
 import { RECOVERY_OPTIONS } from '../../src/worker.ts';
-import { messageUpdate, newChat, sentText, startStack, type RecordedCall, type Stack } from './stack.ts';
+import {
+  converse,
+  growingDelays,
+  messageUpdate,
+  newChat,
+  repliesByChat,
+  sentText,
+  startStack,
+  storedCallbacksByChat,
+  type Prompt,
+  type RecordedCall,
+  type Stack,
+} from './stack.ts';
 
 let stack: Stack | undefined;
 let probe: Redis | undefined;
@@ -24,79 +36,6 @@ afterEach(async () => {
 
 const CHATS = 100;
 const PROMPTS = 10;
-
-/** One prompt of the scenario. */
-interface Prompt {
-  chat: number;
-  k: number;
-  text: string;
-  update: TelegramUpdate;
-}
-
-/**
- * Telegram's side of one chat: each prompt is delivered after the previous one was accepted (2xx),
- * and re-sent while the gateway answers otherwise (as Telegram retries). `delays` are the callback
- * delays of the prompts; `pauseMs` the user's time between two prompts.
- */
-async function converse(s: Stack, chat: number, delays: number[], pauseMs: () => number): Promise<Prompt[]> {
-  const prompts: Prompt[] = [];
-  for (const [k, delay] of delays.entries()) {
-    const text = `c${chat} p${k} [[delay:${delay}]]`;
-    const update = messageUpdate(chat, { text }, k + 1);
-    prompts.push({ chat, k, text, update });
-    for (let attempt = 0; ; attempt++) {
-      const status = await s.postUpdate(update).catch(() => 0);
-      if (status === 200) break;
-      if (attempt > 600) throw new Error(`update for chat ${chat} never accepted (last ${status})`);
-      await sleep(100); // Telegram's retry after a non-2xx
-    }
-    const pause = pauseMs();
-    if (pause > 0) await sleep(pause);
-  }
-  return prompts;
-}
-
-/** Callback delays that grow along the chat (so its callbacks come back in prompt order), at random. */
-function growingDelays(n: number, firstMax: number, stepMin: number, stepMax: number): number[] {
-  const delays: number[] = [];
-  let d = Math.floor(Math.random() * firstMax);
-  for (let i = 0; i < n; i++) {
-    delays.push(d);
-    d += stepMin + Math.floor(Math.random() * (stepMax - stepMin));
-  }
-  return delays;
-}
-
-/** Each chat's delivered replies as prompt numbers, in the order the sandbox's Telegram got them. */
-async function repliesByChat(s: Stack, chats: number[]): Promise<Map<number, number[]>> {
-  const calls = (await s.calls({ service: 'telegram', method: 'sendMessage' }))
-    .filter(c => c.status === 200)
-    .sort((a, b) => a.seq - b.seq);
-  const wanted = new Set(chats);
-  const byChat = new Map<number, number[]>(chats.map(c => [c, []]));
-  for (const call of calls) {
-    if (call.chatId === undefined || !wanted.has(call.chatId)) continue;
-    const m = /\bc(\d+) p(\d+)\b/.exec(sentText(call));
-    byChat.get(call.chatId)!.push(m && Number(m[1]) === call.chatId ? Number(m[2]) : -1);
-  }
-  return byChat;
-}
-
-/**
- * Each chat's callbacks as prompt numbers, in the order the gateway stored them (the `added` events
- * of the callbacks queue): the order its replies must follow.
- */
-async function storedCallbacksByChat(s: Stack, chats: number[]): Promise<Map<number, number[]>> {
-  const iterate = await s.calls({ service: 'cursor-runner', method: 'iterate-async' });
-  const promptOf = new Map(iterate.map(c => [`cb-${String(c.body.id)}`, String(c.body.prompt)]));
-  const byChat = new Map<number, number[]>(chats.map(c => [c, []]));
-  for (const [, fields] of await probe!.xrange(`${s.prefix}:callbacks:events`, '-', '+')) {
-    if (fields[1] !== 'added') continue;
-    const m = /\bc(\d+) p(\d+)\b/.exec(promptOf.get(fields[3] ?? '') ?? '');
-    if (m) byChat.get(Number(m[1]))?.push(Number(m[2]));
-  }
-  return byChat;
-}
 
 /** Wait until no lane of either queue holds an unfinished item. */
 async function lanesEmpty(timeoutMs: number): Promise<void> {
@@ -161,7 +100,7 @@ describe('per-chat order with real processes (gateway, 3 workers, sandbox, redis
     const replies = await repliesByChat(s, chats);
     const expected = Array.from({ length: PROMPTS }, (_, k) => k);
     // Every chat's replies follow the order its callbacks reached the gateway, exactly…
-    const stored = await storedCallbacksByChat(s, chats);
+    const stored = await storedCallbacksByChat(s, probe, chats);
     expect([...replies].filter(([chat, got]) => got.join() !== stored.get(chat)?.join())).toEqual([]);
     // …which is prompt order whenever the sandbox's cursor-runner called back in prompt order (its
     // delays grow along each chat; a sandbox starved of CPU can still fire two timers in one late
@@ -235,7 +174,7 @@ describe('per-chat order with real processes (gateway, 3 workers, sandbox, redis
     await lanesEmpty(30_000);
 
     const replies = await repliesByChat(s, chats);
-    const stored = await storedCallbacksByChat(s, chats);
+    const stored = await storedCallbacksByChat(s, probe, chats);
     const calls = await s.calls({ service: 'cursor-runner' });
     const losses: Record<Loss, number> = {
       'callback-refused': 0,

@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { request } from 'undici';
 import {
   SettingsStore,
@@ -11,10 +12,13 @@ import {
   createQueues,
   type BotConfig,
   type Queues,
+  type RedisClient,
   type Settings,
   type TelegramUpdate,
 } from '@telegram-receiver/core';
 import {
+  RedisClusterSet,
+  RedisSentinelSet,
   RedisServer,
   freePort,
   randomName,
@@ -43,7 +47,16 @@ export interface RecordedCall {
  * (`main.ts`) and the worker (`main.ts`), with two bots from a bots file. Talks to them over HTTP only.
  */
 export interface Stack {
+  /** The redis-server (on a Cluster: its first master; see {@link Stack.cluster}). */
   redis: RedisServer;
+  /** The Redis Cluster the processes use, when the stack runs on one. */
+  cluster: RedisClusterSet | undefined;
+  /** The Sentinel deployment the processes use, when the stack runs on one. */
+  sentinel: RedisSentinelSet | undefined;
+  /** A new connection to the stack's Redis (a Cluster client on a Cluster); the caller closes it. */
+  connect(): RedisClient;
+  /** The metrics service's ops listener (`/queues`, `/metrics`), when it runs. */
+  metricsUrl: string | undefined;
   gatewayUrl: string;
   gatewayOpsUrl: string;
   /** The gateway's admin listener. */
@@ -99,6 +112,20 @@ export interface StackOptions {
   workers?: number;
   /** Give redis-server an AOF with `appendfsync always`, so a kill -9 and restart loses nothing acknowledged. @defaultValue false */
   appendOnly?: boolean;
+  /**
+   * Run on a real Redis Cluster of this many masters instead of one redis-server: every process
+   * gets REDIS_CLUSTER_NODES and a hash-tagged QUEUE_PREFIX.
+   */
+  clusterMasters?: number;
+  /** Start the metrics service too. @defaultValue false */
+  metrics?: boolean;
+  /**
+   * Run on a real Sentinel deployment (a master, `replicas` replicas, `sentinels` sentinels) instead
+   * of one redis-server: every process gets REDIS_SENTINELS and follows a failover.
+   */
+  sentinel?: { replicas: number; sentinels: number };
+  /** Extra environment of the gateway process (e.g. REDIS_WAIT_REPLICAS). */
+  gatewayEnv?: Record<string, string>;
 }
 
 export const WEBHOOK_SECRET = 'e2e-callback-secret-0123456789';
@@ -114,7 +141,31 @@ function newBot(name: string): BotConfig {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const redis = await RedisServer.start({ appendOnly: opts.appendOnly ?? false, appendFsync: 'always' });
+  const cluster =
+    opts.clusterMasters === undefined
+      ? undefined
+      : await RedisClusterSet.start({ masters: opts.clusterMasters });
+  const sentinel = opts.sentinel === undefined ? undefined : await RedisSentinelSet.start(opts.sentinel);
+  const redis =
+    cluster?.servers[0] ??
+    sentinel?.servers[0] ??
+    (await RedisServer.start({ appendOnly: opts.appendOnly ?? false, appendFsync: 'always' }));
+  const closeRedis = async () => await (cluster ?? sentinel ?? redis).close();
+  // Tests may kill Redis on purpose; ioredis reconnects, so its connection errors are expected.
+  const connect = (): RedisClient => {
+    const client =
+      cluster !== undefined
+        ? new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: null } })
+        : sentinel !== undefined
+          ? new Redis({
+              sentinels: sentinel.sentinels,
+              name: sentinel.masterName,
+              maxRetriesPerRequest: null,
+            })
+          : new Redis(redis.url);
+    client.on('error', () => undefined);
+    return client;
+  };
   const dir = await mkdtemp(join(tmpdir(), 'tr-e2e-'));
   const bots = [newBot('alpha'), newBot('beta')];
   const botsFile = join(dir, 'bots.json');
@@ -128,11 +179,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const adminUrl = `http://127.0.0.1:${gatewayAdmin}`;
-  const prefix = randomName('e2e');
+  // On a Cluster every key of the deployment shares the prefix's hash tag (one slot).
+  const prefix = cluster === undefined ? randomName('e2e') : `{${randomName('e2e')}}`;
   const shared = {
     LOG_LEVEL: 'info',
     NODE_ENV: 'test',
     REDIS_URL: redis.url,
+    ...(cluster === undefined
+      ? {}
+      : { REDIS_CLUSTER_NODES: cluster.nodes.map(n => `${n.host}:${n.port}`).join(',') }),
+    ...(sentinel === undefined
+      ? {}
+      : {
+          REDIS_SENTINELS: sentinel.sentinels.map(n => `${n.host}:${n.port}`).join(','),
+          REDIS_SENTINEL_MASTER: sentinel.masterName,
+        }),
     QUEUE_PREFIX: prefix,
     BOTS_FILE: botsFile,
     WEBHOOK_SECRET,
@@ -175,6 +236,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         OPS_PORT: String(gatewayOps),
         ADMIN_HOST: '127.0.0.1',
         ADMIN_PORT: String(gatewayAdmin),
+        ...opts.gatewayEnv,
       },
       nodeArgs,
       readyLine: 'listening',
@@ -210,11 +272,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     };
     for (let i = 0; i < (opts.workers ?? 1); i++) await addWorker();
     const worker = workers[0]!;
+    let metricsUrl: string | undefined;
+    if (opts.metrics === true) {
+      const opsPort = await freePort();
+      started.push(
+        await startServiceProcess({
+          entry: join(root, 'services/metrics/src/main.ts'),
+          env: { ...shared, OPS_PORT: String(opsPort), METRICS_INTERVAL_MS: '200' },
+          readyLine: 'metrics listening',
+        }),
+      );
+      metricsUrl = `http://127.0.0.1:${opsPort}`;
+    }
 
-    const settingsRedis = new Redis(redis.url);
-    const settingsSub = new Redis(redis.url);
-    // Tests may kill Redis on purpose; ioredis reconnects, so its connection errors are expected.
-    for (const c of [settingsRedis, settingsSub]) c.on('error', () => undefined);
+    const settingsRedis = connect();
+    const settingsSub = connect();
     const settings = new SettingsStore({ redis: settingsRedis, subscriber: settingsSub, prefix });
     const queues = createQueues(settingsRedis, prefix);
     const workerOpsUrl = opsUrls[0]!;
@@ -240,6 +312,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     return {
       redis,
+      cluster,
+      sentinel,
+      connect,
+      metricsUrl,
       gatewayUrl,
       gatewayOpsUrl: `http://127.0.0.1:${gatewayOps}`,
       adminUrl,
@@ -318,13 +394,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         await settings.close();
         settingsRedis.disconnect();
         settingsSub.disconnect();
-        await redis.close();
+        await closeRedis();
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
     await stopAll();
-    await redis.close();
+    await closeRedis();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
@@ -377,4 +453,86 @@ export function expectNoSecretLogged(stack: Stack): void {
   }
   expect(logs).not.toContain(ELEVENLABS_KEY);
   expect(logs).not.toContain(WEBHOOK_SECRET);
+}
+
+/** One prompt of the scenario. */
+export interface Prompt {
+  chat: number;
+  k: number;
+  text: string;
+  update: TelegramUpdate;
+}
+
+/**
+ * Telegram's side of one chat: each prompt is delivered after the previous one was accepted (2xx),
+ * and re-sent while the gateway answers otherwise (as Telegram retries). `delays` are the callback
+ * delays of the prompts; `pauseMs` the user's time between two prompts.
+ */
+export async function converse(
+  s: Stack,
+  chat: number,
+  delays: number[],
+  pauseMs: () => number,
+): Promise<Prompt[]> {
+  const prompts: Prompt[] = [];
+  for (const [k, delay] of delays.entries()) {
+    const text = `c${chat} p${k} [[delay:${delay}]]`;
+    const update = messageUpdate(chat, { text }, k + 1);
+    prompts.push({ chat, k, text, update });
+    for (let attempt = 0; ; attempt++) {
+      const status = await s.postUpdate(update).catch(() => 0);
+      if (status === 200) break;
+      if (attempt > 600) throw new Error(`update for chat ${chat} never accepted (last ${status})`);
+      await sleep(100); // Telegram's retry after a non-2xx
+    }
+    const pause = pauseMs();
+    if (pause > 0) await sleep(pause);
+  }
+  return prompts;
+}
+
+/** Callback delays that grow along the chat (so its callbacks come back in prompt order), at random. */
+export function growingDelays(n: number, firstMax: number, stepMin: number, stepMax: number): number[] {
+  const delays: number[] = [];
+  let d = Math.floor(Math.random() * firstMax);
+  for (let i = 0; i < n; i++) {
+    delays.push(d);
+    d += stepMin + Math.floor(Math.random() * (stepMax - stepMin));
+  }
+  return delays;
+}
+
+/** Each chat's delivered replies as prompt numbers, in the order the sandbox's Telegram got them. */
+export async function repliesByChat(s: Stack, chats: number[]): Promise<Map<number, number[]>> {
+  const calls = (await s.calls({ service: 'telegram', method: 'sendMessage' }))
+    .filter(c => c.status === 200)
+    .sort((a, b) => a.seq - b.seq);
+  const wanted = new Set(chats);
+  const byChat = new Map<number, number[]>(chats.map(c => [c, []]));
+  for (const call of calls) {
+    if (call.chatId === undefined || !wanted.has(call.chatId)) continue;
+    const m = /\bc(\d+) p(\d+)\b/.exec(sentText(call));
+    byChat.get(call.chatId)!.push(m && Number(m[1]) === call.chatId ? Number(m[2]) : -1);
+  }
+  return byChat;
+}
+
+/**
+ * Each chat's callbacks as prompt numbers, in the order the gateway stored them (the `added` events
+ * of the callbacks queue): the order its replies must follow.
+ */
+export async function storedCallbacksByChat(
+  s: Stack,
+  redis: RedisClient,
+  chats: number[],
+): Promise<Map<number, number[]>> {
+  const iterate = await s.calls({ service: 'cursor-runner', method: 'iterate-async' });
+  const promptOf = new Map(iterate.map(c => [`cb-${String(c.body.id)}`, String(c.body.prompt)]));
+  const byChat = new Map<number, number[]>(chats.map(c => [c, []]));
+  for (const [, fields] of await redis.xrange(`${s.prefix}:callbacks:events`, '-', '+')) {
+    if (fields[1] !== 'added') continue;
+    const m = /\bc(\d+) p(\d+)\b/.exec(promptOf.get(fields[3] ?? '') ?? '');
+    if (m) byChat.get(Number(m[1]))?.push(Number(m[2]));
+  }
+  return byChat;
 }
