@@ -61,7 +61,9 @@ interface DevStack {
 
 /** `make dev`'s stack on free ports, quiet; resolves when it printed that it is ready. */
 async function startDevStack(): Promise<DevStack> {
-  const [port, gatewayOps, workerOps, sandboxPort] = await Promise.all([
+  const [port, gatewayOps, gatewayAdmin, workerOps, metricsOps, sandboxPort] = await Promise.all([
+    freePort(),
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -72,7 +74,9 @@ async function startDevStack(): Promise<DevStack> {
       ...process.env,
       PORT: String(port),
       GATEWAY_OPS_PORT: String(gatewayOps),
+      GATEWAY_ADMIN_PORT: String(gatewayAdmin),
       WORKER_OPS_PORT: String(workerOps),
+      METRICS_OPS_PORT: String(metricsOps),
       SANDBOX_PORT: String(sandboxPort),
       TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
       LOG_LEVEL: 'warn',

@@ -18,7 +18,9 @@ describe('make dev (scripts/dev.ts)', () => {
   let metricsUrl: string;
 
   beforeAll(async () => {
-    const [gateway, gatewayOps, workerOps, sandbox, metricsOps] = await Promise.all([
+    // Every port free, so other test files may run at the same time.
+    const [gateway, gatewayOps, gatewayAdmin, workerOps, sandbox, metricsOps] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -35,6 +37,7 @@ describe('make dev (scripts/dev.ts)', () => {
         LOG_LEVEL: 'warn',
         PORT: String(gateway),
         GATEWAY_OPS_PORT: String(gatewayOps),
+        GATEWAY_ADMIN_PORT: String(gatewayAdmin),
         WORKER_OPS_PORT: String(workerOps),
         SANDBOX_PORT: String(sandbox),
         METRICS_OPS_PORT: String(metricsOps),
