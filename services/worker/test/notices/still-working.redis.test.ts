@@ -114,6 +114,46 @@ describe('still-working notice (createNoticeProcessor through the worker service
     expect(delivered(h, chat)).toHaveLength(2);
   });
 
+  it('should make the answer wait for a notice on its way, then deliver it once', async () => {
+    // Clients wait 3 s here, so the notice's send can be held 2 s without timing out.
+    const h = await harness.start({ clientTimeoutMs: 3000, stillWorkingNoticeSeconds: 1 });
+    const chat = newChatId();
+    // Hand-off unknown at 3 s, check due at 4 s, notice held until 6 s; the answer arrives at about 5 s.
+    slowAck(h, 3200);
+    h.sandbox.setFault({
+      service: 'telegram',
+      method: 'sendMessage',
+      chatId: chat,
+      type: 'latency',
+      ms: 2000,
+      times: 1,
+    });
+    await h.postUpdate(textUpdate(chat, 'overlap [[delay:1800]]'));
+    const [notice, answer] = await h.waitForSent('sendMessage', chat, 2, 15_000);
+    expect(textOf(notice!)).toBe(NOTICE_TEXTS.handoff);
+    expect(textOf(answer!)).toContain('overlap');
+    // The answer met the notice in flight and waited for it to finish (not merely to start).
+    expect(h.logLines.some(l => l.includes('StepInFlightError'))).toBe(true);
+    expect(answer!.at - notice!.at).toBeGreaterThanOrEqual(1900);
+    expect(delivered(h, chat)).toHaveLength(2);
+  });
+
+  it('should send the notice after the worker that scheduled it stopped (another worker takes the check)', async () => {
+    const h = await harness.start({ clientTimeoutMs: CLIENT_TIMEOUT_MS, stillWorkingNoticeSeconds: 1 });
+    const chat = newChatId();
+    lostHandOff(h);
+    await h.postUpdate(textUpdate(chat, 'who will tell me'));
+    const queue = noticeQueue(h);
+    await waitFor(async () => (await queue.getJobCountByTypes('delayed')) === 1, {
+      message: 'the check to be scheduled',
+    });
+    await h.service.stop();
+    await h.addService();
+    const [notice] = await h.waitForSent('sendMessage', chat, 1);
+    expect(textOf(notice!)).toBe(NOTICE_TEXTS.handoff);
+    expect(await checksDone(h, 1)).toEqual([{ outcome: 'sent' }]);
+  });
+
   it('should send one notice across two workers and a check that runs again', async () => {
     const h = await harness.start({ clientTimeoutMs: CLIENT_TIMEOUT_MS, stillWorkingNoticeSeconds: 1 });
     const other = await h.addService();
