@@ -27,6 +27,8 @@ export interface WorkerConnections {
   updates: RedisClient;
   /** The `callbacks` worker's blocking connection. */
   callbacks: RedisClient;
+  /** The `notices` worker's blocking connection (still-working checks). */
+  notices: RedisClient;
   /** /ready's probe: fails fast (1 s) instead of queueing while Redis is away. */
   probe: RedisClient;
 }
@@ -47,6 +49,7 @@ export function createWorkerConnections(endpoint: RedisEndpoint, logger: Logger)
     subscriber: connect('worker-settings'),
     updates: connect('worker-updates'),
     callbacks: connect('worker-callbacks'),
+    notices: connect('worker-notices'),
     probe,
   };
 }

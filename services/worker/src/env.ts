@@ -1,6 +1,11 @@
 import { commonEnv, envHttpUrl, envOptionalSecret, envPort, envPositiveInt } from '@telegram-receiver/core';
 import { z } from 'zod';
 
+/** Default of STILL_WORKING_NOTICE_SECONDS: well past a normal answer, short enough not to feel like silence. */
+export const STILL_WORKING_NOTICE_DEFAULT_SECONDS = 90;
+/** The callback state lives an hour: after that no answer can come, so a later notice would be a lie. */
+export const STILL_WORKING_NOTICE_MAX_SECONDS = 3600;
+
 /** Every environment variable the worker reads (documented in docs/configuration.md). */
 export const workerEnv = {
   ...commonEnv,
@@ -27,6 +32,15 @@ export const workerEnv = {
   CURSOR_RUNNER_TIMEOUT: envPositiveInt(30, 3600).describe(
     'Seconds to wait for cursor-runner to acknowledge a prompt.',
   ),
+  STILL_WORKING_NOTICE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(STILL_WORKING_NOTICE_MAX_SECONDS)
+    .default(STILL_WORKING_NOTICE_DEFAULT_SECONDS)
+    .describe(
+      'Seconds after a hand-off to cursor-runner or an answer send timed out before the chat gets one short notice, unless the answer reached it. 0: never.',
+    ),
   ELEVENLABS_API_KEY: envOptionalSecret().describe(
     'ElevenLabs key (secret). Unset: voice in/out answered with a clear reply.',
   ),

@@ -32,7 +32,8 @@ export function outcomeOf(err: unknown): UpstreamOutcome {
 
 /**
  * The worker's Prometheus metrics, on a registry of their own (so several services can live in one
- * test process). Labels are closed sets: queue, result, service, API method, outcome, reply kind.
+ * test process). Labels are closed sets: queue, result, service, API method, outcome, reply kind,
+ * notice reason.
  * Never a chat id, a token or message text.
  */
 export class WorkerMetrics {
@@ -45,6 +46,7 @@ export class WorkerMetrics {
   readonly upstreamCalls: Counter<'upstream' | 'method' | 'outcome'>;
   readonly upstreamDuration: Histogram<'upstream' | 'method'>;
   readonly repliesSent: Counter<'kind'>;
+  readonly noticesSent: Counter<'reason' | 'outcome'>;
 
   constructor(opts: WorkerMetricsOptions = {}) {
     const registers = [this.registry];
@@ -100,6 +102,12 @@ export class WorkerMetrics {
       name: `${METRIC_PREFIX}replies_sent_total`,
       help: 'Messages delivered to chats by kind (text, document, voice, audio).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.noticesSent = new Counter({
+      name: `${METRIC_PREFIX}still_working_notices_total`,
+      help: '"Still working" notices sent to chats, by reason (handoff: cursor-runner\'s hand-off had an unknown outcome; send: the answer\'s did) and outcome (sent, or unknown: it may have been).',
+      labelNames: ['reason', 'outcome'],
       registers,
     });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });

@@ -18,10 +18,12 @@ import {
 } from '@telegram-receiver/core';
 import pkg from '../package.json' with { type: 'json' };
 import type { WorkerConnections } from './connections.ts';
-import type { WorkerConfig } from './env.ts';
+import { STILL_WORKING_NOTICE_DEFAULT_SECONDS, type WorkerConfig } from './env.ts';
 import { LaneAdvancer } from './lanes/lane-advancer.ts';
 import { SendLedger } from './ledger/send-ledger.ts';
 import { WorkerMetrics } from './metrics.ts';
+import { createNoticeProcessor, type NoticeJobResult } from './notices/notice-processor.ts';
+import { NOTICE_QUEUE, NoticeScheduler, type NoticeJobData } from './notices/notice-scheduler.ts';
 import { createCallbackProcessor, type CallbackJobResult } from './processors/callback-processor.ts';
 import { isLastAttempt } from './processors/job-policy.ts';
 import type { CursorRunnerPort, ElevenLabsPort, TelegramClients } from './processors/ports.ts';
@@ -41,7 +43,7 @@ export type WorkerServiceConfig = Pick<
   | 'CURSOR_RUNNER_CALLBACK_URL'
   | 'ELEVENLABS_CONCURRENCY'
 > &
-  Partial<Pick<WorkerConfig, 'TELEGRAM_BOT_MESSAGES_PER_SECOND'>>;
+  Partial<Pick<WorkerConfig, 'TELEGRAM_BOT_MESSAGES_PER_SECOND' | 'STILL_WORKING_NOTICE_SECONDS'>>;
 
 /** Options of {@link createWorkerService}. */
 export interface WorkerServiceOptions {
@@ -102,6 +104,9 @@ export function callbackUrlOf(
  */
 export const RECOVERY_OPTIONS = { lockDuration: 5000, stalledInterval: 4000, maxStalledCount: 5 } as const;
 
+/** Still-working checks run at once per process (each is one short send at most). */
+const NOTICE_CONCURRENCY = 8;
+
 /** A bot's send pace from TELEGRAM_BOT_MESSAGES_PER_SECOND (a second's worth may go at once). */
 function botPace(config: WorkerServiceConfig): Pick<SendPacerOptions, 'bot'> {
   const rate = config.TELEGRAM_BOT_MESSAGES_PER_SECOND;
@@ -130,6 +135,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   let settings: SettingsStore | undefined;
   let ops: OpsListener | undefined;
   let laneAdvancer: LaneAdvancer | undefined;
+  let notices: NoticeScheduler | undefined;
   let stopping: Promise<void> | undefined;
   // Attempts running in this process, so stop() can wait for them (BullMQ's close() cannot be
   // turned into a forced close once it is waiting).
@@ -231,6 +237,14 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
             ...botPace(config),
             ...(opts.pacing ?? {}),
           });
+    notices = new NoticeScheduler({
+      connection: commands,
+      prefix,
+      delaySeconds: config.STILL_WORKING_NOTICE_SECONDS ?? STILL_WORKING_NOTICE_DEFAULT_SECONDS,
+    });
+    notices.queue.on('error', (err: Error) =>
+      logger.debug({ err, queue: NOTICE_QUEUE }, 'queue connection error'),
+    );
     const common = {
       bots: opts.bots,
       telegram: opts.telegram,
@@ -243,6 +257,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       redactor: opts.redactor,
       metrics,
       logger,
+      notices,
     };
     const processUpdate = createUpdateProcessor({
       ...common,
@@ -275,10 +290,23 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         ...RECOVERY_OPTIONS,
       },
     );
+    // Checks are in no chat's lane; each sends at most one short message.
+    const noticesWorker = new Worker<NoticeJobData, NoticeJobResult, string>(
+      NOTICE_QUEUE,
+      instrument(NOTICE_QUEUE, createNoticeProcessor({ ...common, enabled: notices.enabled })),
+      {
+        connection: connections.notices,
+        telemetry: bullmqTelemetry(),
+        prefix,
+        concurrency: NOTICE_CONCURRENCY,
+        autorun: false,
+        ...RECOVERY_OPTIONS,
+      },
+    );
     lanes.attach(QUEUE_NAMES.updates, updatesWorker);
     lanes.attach(QUEUE_NAMES.callbacks, callbacksWorker);
     lanes.start();
-    workers = [updatesWorker as Worker, callbacksWorker as Worker];
+    workers = [updatesWorker as Worker, callbacksWorker as Worker, noticesWorker as Worker];
     for (const worker of workers) {
       worker.on('error', err => logger.error({ err, queue: worker.name }, 'worker error'));
       worker.on('failed', (job, err) => {
@@ -327,6 +355,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
       if (!closingGently) await Promise.all(workers.map(w => w.close(true).catch(noteCloseFailure(w))));
     }
     await laneAdvancer?.stop();
+    await notices?.close();
     await settings?.close();
     if (queues) await closeQueues(queues);
     await ops?.close();

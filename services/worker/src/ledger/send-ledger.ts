@@ -1,4 +1,5 @@
 import { annotateActiveSpan, type RedisClient } from '@telegram-receiver/core';
+import { LuaScript } from '../redis/lua-script.ts';
 
 /** Options of {@link SendLedger}. */
 export interface SendLedgerOptions {
@@ -39,12 +40,27 @@ export class StepInFlightError extends Error {
 /** `pending:<lease end, epoch ms>` while a run performs the step; plain `pending` once its outcome is unknown. */
 const IN_FLIGHT = /^pending:(\d+)$/;
 
+/** The marker of a step given up before it ran ({@link SendLedger.forgo}): a later claim skips it. */
+const FORGONE = 'forgone';
+
+/** How soon a {@link SendLedger.forgo} that met a live run looks again. */
+const FORGO_POLL_MS = 500;
+
+/** Delete the marker only while it still says `forgone` (a claim made meanwhile stays). */
+const REOPEN = new LuaScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+  1,
+);
+
 /** What {@link SendLedger.once} did. */
 export type LedgerOutcome<T> =
   /** The step ran now and succeeded. */
   | { status: 'ran'; value: T }
-  /** The step ran on an earlier attempt (`done`), or an earlier attempt's outcome is unknown (`pending`): not repeated. */
-  | { status: 'skipped'; previous: 'done' | 'pending' }
+  /**
+   * The step ran on an earlier attempt (`done`), or an earlier attempt's outcome is unknown
+   * (`pending`), or it was given up before it ran (`forgone`): not repeated.
+   */
+  | { status: 'skipped'; previous: 'done' | 'pending' | 'forgone' }
   /** The step ran now and failed in a way that may still have had its effect (a timeout, a dropped connection): not repeated. */
   | { status: 'unknown'; error: unknown };
 
@@ -135,7 +151,10 @@ export class SendLedger {
       if (left > 0) throw new StepInFlightError(key, Math.min(left, this.#leaseMs) + 50);
       // The step (the part of the key after the update) says which send a retry did not repeat.
       annotateActiveSpan({ 'telegram_receiver.ledger.skipped': key.split(':').slice(2).join(':') || key });
-      return { status: 'skipped', previous: previous === 'done' ? 'done' : 'pending' };
+      return {
+        status: 'skipped',
+        previous: previous === 'done' || previous === FORGONE ? previous : 'pending',
+      };
     }
     if (stored.status === 'rejected') {
       // Nothing was sent yet: give the step back so a retry does it all again.
@@ -167,11 +186,11 @@ export class SendLedger {
 
   /**
    * The marker of a step: `done`, `pending` (outcome unknown, or its run died), `in-flight` (a live run
-   * is performing it now) or `undefined` (never ran).
+   * is performing it now), `forgone` (given up before it ran) or `undefined` (never ran).
    */
-  async state(key: string): Promise<'done' | 'pending' | 'in-flight' | undefined> {
+  async state(key: string): Promise<'done' | 'pending' | 'in-flight' | 'forgone' | undefined> {
     const value = await this.#redis.get(this.keyOf(key));
-    if (value === 'done' || value === 'pending') return value;
+    if (value === 'done' || value === 'pending' || value === FORGONE) return value;
     const lease = IN_FLIGHT.exec(value ?? '');
     if (lease === null) return undefined;
     return Number(lease[1]) > Date.now() ? 'in-flight' : 'pending';
@@ -180,5 +199,34 @@ export class SendLedger {
   /** Throw {@link StepInFlightError} if a live run is performing the step now. */
   async assertNotInFlight(key: string): Promise<void> {
     if ((await this.state(key)) === 'in-flight') throw new StepInFlightError(key, this.#leaseMs + 50);
+  }
+
+  /**
+   * Give a step up before it runs: a later {@link once} of it skips it. Returns `forgone` when it
+   * had not run, else what it did meanwhile (`done`, `pending`, or `forgone` by an earlier call).
+   * Throws {@link StepInFlightError} while a live run performs it, so the caller can wait for the
+   * step to finish (whatever depends on coming after it, e.g. an answer after its notice).
+   */
+  async forgo(key: string): Promise<'forgone' | 'done' | 'pending'> {
+    for (;;) {
+      const set = await this.#redis.set(this.keyOf(key), FORGONE, 'EX', this.#ttlSeconds, 'NX');
+      if (set !== null) return FORGONE;
+      const value = await this.#redis.get(this.keyOf(key));
+      const lease = IN_FLIGHT.exec(value ?? '');
+      const left = lease ? Number(lease[1]) - Date.now() : 0;
+      // The lease outlasts a short send by seconds: look again soon rather than at its end.
+      if (left > 0) throw new StepInFlightError(key, Math.min(left, FORGO_POLL_MS) + 50);
+      if (value === 'done' || value === FORGONE) return value;
+      // Null: the marker expired between the two commands; set ours again.
+      if (value !== null) return 'pending';
+    }
+  }
+
+  /**
+   * Undo {@link forgo}: the step may run again. A step that ran or was claimed meanwhile keeps its
+   * marker. Returns whether the step was reopened.
+   */
+  async reopen(key: string): Promise<boolean> {
+    return (await REOPEN.run(this.#redis, [this.keyOf(key)], [FORGONE])) === 1;
   }
 }

@@ -13,6 +13,7 @@ import { formatProcessingError, formatResult } from '../format/format-result.ts'
 import { shouldSendAsDocument, splitMessage } from '../format/split-message.ts';
 import { StepInFlightError, type SendLedger } from '../ledger/send-ledger.ts';
 import type { WorkerMetrics } from '../metrics.ts';
+import { NOTICE_STEP, type NoticeScheduler } from '../notices/notice-scheduler.ts';
 import { deleteCallbackState, loadCallbackState, type CallbackState } from '../updates/callback-state.ts';
 import { ChatReplies, describe } from './chat-replies.ts';
 import { deferIfRetryable, messageOf } from './job-policy.ts';
@@ -42,6 +43,8 @@ export interface CallbackProcessorOptions {
    * @defaultValue 2500
    */
   maxSpokenChars?: number;
+  /** Schedules a "still working" check when no message of the answer is confirmed. Unset: none. */
+  notices?: NoticeScheduler | undefined;
 }
 
 /** What a callback job returns (stored with the completed job; no chat text). */
@@ -51,6 +54,12 @@ export interface CallbackJobResult {
 }
 
 type CallbackJob = Job<CallbackJobData, CallbackJobResult, string>;
+
+/**
+ * The ledger steps that start an answer (`<requestId>:<step>`): the first text part, the document,
+ * the spoken answer, or the failure text. A `done` one means the chat got the answer (or was told).
+ */
+export const ANSWER_STEPS = ['reply:0', 'document', 'voice', 'audio', 'error'] as const;
 
 /** Name of the file a very long answer is attached as. */
 export const OUTPUT_FILENAME = 'output.txt';
@@ -144,6 +153,32 @@ export function createCallbackProcessor(
     return { outcome: 'text', parts: parts.length };
   }
 
+  /**
+   * No message of the answer is confirmed (each timed out or lost its connection): the chat may
+   * have got nothing. The notice is opened again and a check scheduled; a retry of this job that
+   * finds the notice sent or claimed meanwhile schedules nothing.
+   */
+  async function noticeUnconfirmed(
+    requestId: string,
+    replies: ChatReplies,
+    state: CallbackState,
+    bot: BotConfig,
+    log: Logger,
+  ): Promise<void> {
+    const notices = opts.notices;
+    if (notices?.enabled !== true || !(await opts.ledger.reopen(replies.key(NOTICE_STEP)))) return;
+    const migrated = replies.chatId !== state.chat_id;
+    await notices.schedule({
+      requestId,
+      bot: bot.name,
+      chatId: replies.chatId,
+      // Message ids do not carry over to a supergroup.
+      ...(migrated ? {} : { replyTo: state.message_id }),
+      reason: 'send',
+    });
+    log.info('no message of the answer is confirmed; still-working check scheduled');
+  }
+
   return async function processCallback(job, token) {
     const { result } = job.data;
     const requestId = result.requestId;
@@ -175,10 +210,14 @@ export function createCallbackProcessor(
       pacer: opts.pacer,
     });
     try {
+      // A "still working" notice must not follow the answer: it is given up before the first
+      // message, and while one is on its way the answer waits for it (StepInFlightError).
+      await opts.ledger.forgo(replies.key(NOTICE_STEP));
       // The replies belong to the update's trace, which the callback state carried over.
       const outcome = await inTraceOf(state.trace, 'deliver cursor-runner result', () =>
         deliver(replies, state, result, log),
       );
+      if (replies.delivery === 'unconfirmed') await noticeUnconfirmed(requestId, replies, state, bot, log);
       await deleteCallbackState(opts.redis, opts.prefix, requestId);
       log.info({ ...outcome, bot: bot.name, success: result.success }, 'cursor-runner result delivered');
       return outcome;

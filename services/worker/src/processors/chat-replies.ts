@@ -52,6 +52,13 @@ export function htmlToPlain(html: string): string {
 }
 
 /**
+ * What the steps met so far came to: at least one reached the chat (`confirmed`), only unknown
+ * outcomes (`unconfirmed`: a timeout or a dropped connection, now or on an earlier attempt), or
+ * nothing sent yet (`none`).
+ */
+export type ReplyDelivery = 'none' | 'unconfirmed' | 'confirmed';
+
+/**
  * Every message a job sends to its chat, each as one at-most-once ledger step
  * (`<keyPrefix>:<step>`), counted in the metrics. A step whose outcome is unknown is logged and
  * treated as delivered; a step that certainly failed throws, so the job can retry it.
@@ -60,6 +67,7 @@ export class ChatReplies {
   readonly #o: ChatRepliesOptions;
   #chatId: number;
   #replyTo: number | undefined;
+  #delivery: ReplyDelivery = 'none';
 
   constructor(opts: ChatRepliesOptions) {
     this.#o = opts;
@@ -72,6 +80,16 @@ export class ChatReplies {
     return this.#chatId;
   }
 
+  /** Whether anything these replies sent is known to have reached the chat (see {@link ReplyDelivery}). */
+  get delivery(): ReplyDelivery {
+    return this.#delivery;
+  }
+
+  #note(state: 'done' | 'pending' | 'forgone' | undefined): void {
+    if (state === 'done') this.#delivery = 'confirmed';
+    else if (state === 'pending' && this.#delivery === 'none') this.#delivery = 'unconfirmed';
+  }
+
   /** The ledger key of a step of this job. */
   key(step: string): string {
     return `${this.#o.keyPrefix}:${step}`;
@@ -82,6 +100,7 @@ export class ChatReplies {
     const state = await this.#o.ledger.state(this.key(step));
     // Another run still sending it: wait (StepInFlightError) rather than count it as delivered.
     if (state === 'in-flight') await this.#o.ledger.assertNotInFlight(this.key(step));
+    if (state !== 'in-flight') this.#note(state);
     return state !== undefined;
   }
 
@@ -167,6 +186,9 @@ export class ChatReplies {
     }
     const outcome = await ledger.once(key, () =>
       metrics.track('telegram', method, () => this.#send(method, send)),
+    );
+    this.#note(
+      outcome.status === 'ran' ? 'done' : outcome.status === 'unknown' ? 'pending' : outcome.previous,
     );
     if (outcome.status === 'ran') metrics.repliesSent.inc({ kind });
     else if (outcome.status === 'unknown') {

@@ -13,6 +13,7 @@ import {
 import { escapeHtml } from '../format/escape-html.ts';
 import type { SendLedger } from '../ledger/send-ledger.ts';
 import type { WorkerMetrics } from '../metrics.ts';
+import type { NoticeScheduler } from '../notices/notice-scheduler.ts';
 import { callbackStateRecord, deleteCallbackState } from '../updates/callback-state.ts';
 import { classifyUpdate, type UpdateAction } from '../updates/classify-update.ts';
 import { localCommandOf, localCommandReply } from '../updates/local-commands.ts';
@@ -63,6 +64,8 @@ export interface UpdateProcessorOptions {
   callbackStateTtlSec?: number;
   /** Largest audio file downloaded for speech-to-text. @defaultValue 20 MB (Telegram's limit for bots) */
   maxAudioBytes?: number;
+  /** Schedules a "still working" check when the hand-off's outcome is unknown. Unset: none. */
+  notices?: NoticeScheduler | undefined;
 }
 
 /** What an update job returns (kept small: it is stored with the completed job; no chat text). */
@@ -159,12 +162,25 @@ export function createUpdateProcessor(
       await replies.text('cursor-error', TEXTS.cursorError(safe(err)));
       return 'cursor-rejected';
     }
-    if (handedOver.status === 'unknown') {
-      // It may be running: its callback will answer. Sending it again could run it twice.
-      log.warn(
-        { requestId, reason: describe(handedOver.error) },
-        'cursor-runner may have taken the prompt; not sending it again',
-      );
+    if (
+      handedOver.status === 'unknown' ||
+      (handedOver.status === 'skipped' && handedOver.previous === 'pending')
+    ) {
+      if (handedOver.status === 'unknown') {
+        // It may be running: its callback will answer. Sending it again could run it twice.
+        log.warn(
+          { requestId, reason: describe(handedOver.error) },
+          'cursor-runner may have taken the prompt; not sending it again',
+        );
+      }
+      // If no answer comes, the chat hears something. Again on a re-run: the first may have died first.
+      await opts.notices?.schedule({
+        requestId,
+        bot: bot.name,
+        chatId: p.chatId,
+        replyTo: p.messageId,
+        reason: 'handoff',
+      });
     } else {
       log.info({ requestId, status: handedOver.status }, 'prompt handed to cursor-runner');
     }

@@ -110,6 +110,8 @@ export interface StackOptions {
   otlpEndpoint?: string;
   /** Worker processes to start. @defaultValue 1 */
   workers?: number;
+  /** The worker's STILL_WORKING_NOTICE_SECONDS. @defaultValue the worker's default (90 s) */
+  stillWorkingNoticeSeconds?: number;
   /** Give redis-server an AOF with `appendfsync always`, so a kill -9 and restart loses nothing acknowledged. @defaultValue false */
   appendOnly?: boolean;
   /**
@@ -257,6 +259,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           CURSOR_RUNNER_TIMEOUT: String(opts.cursorRunnerTimeoutSec ?? 2),
           TELEGRAM_WEBHOOK_BASE_URL: gatewayUrl,
           ELEVENLABS_API_URL: opts.elevenLabsUrl ?? sandboxUrl,
+          ...(opts.stillWorkingNoticeSeconds === undefined
+            ? {}
+            : { STILL_WORKING_NOTICE_SECONDS: String(opts.stillWorkingNoticeSeconds) }),
           ...(opts.telegramTimeoutMs === undefined
             ? {}
             : { TELEGRAM_TIMEOUT_MS: String(opts.telegramTimeoutMs) }),

@@ -31,7 +31,11 @@ import {
 import { startSandbox, type Sandbox, type SandboxCall } from '@telegram-receiver/sandbox';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
-import { closeWorkerConnections, createWorkerConnections } from '../../src/connections.ts';
+import {
+  closeWorkerConnections,
+  createWorkerConnections,
+  type WorkerConnections,
+} from '../../src/connections.ts';
 import { createWorkerService, type WorkerService } from '../../src/worker.ts';
 
 /**
@@ -50,6 +54,8 @@ export interface Harness {
   settings: SettingsStore;
   /** Every log line the worker wrote (already scrubbed), for secrecy assertions. */
   logLines: string[];
+  /** Start one more worker service on the same Redis, prefix, bots and clients (closed with the harness). */
+  addService(): Promise<WorkerService>;
   /** Post an update as the gateway would (job id, lane entry). */
   postUpdate(update: TelegramUpdate, bot?: BotConfig, jobOpts?: { attempts?: number }): Promise<void>;
   /** Sandbox Telegram calls of one method (and chat). */
@@ -83,6 +89,8 @@ export interface HarnessOptions {
   elevenLabsConcurrency?: number;
   /** Requests the sandbox's ElevenLabs takes at once before it answers 429. @defaultValue 10 */
   sandboxElevenLabsConcurrency?: number;
+  /** STILL_WORKING_NOTICE_SECONDS. @defaultValue the worker's default */
+  stillWorkingNoticeSeconds?: number;
 }
 
 export const WEBHOOK_SECRET = 'callback-secret-0123456789';
@@ -279,29 +287,35 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
           concurrencyRetryDelayMs: 20,
           maxInlineRetryAfterSeconds: 0,
         });
+  const extra: { service: WorkerService; connections: WorkerConnections }[] = [];
+  const newService = (connections: WorkerConnections) =>
+    createWorkerService({
+      connections,
+      config: {
+        QUEUE_PREFIX: prefix,
+        OPS_PORT: 9102,
+        UPDATES_CONCURRENCY: 8,
+        CALLBACKS_CONCURRENCY: 8,
+        SHUTDOWN_GRACE_MS: opts.shutdownGraceMs ?? 5000,
+        TELEGRAM_WEBHOOK_BASE_URL: 'http://127.0.0.1:1',
+        CURSOR_RUNNER_CALLBACK_URL: callbackUrl,
+        ELEVENLABS_CONCURRENCY: opts.elevenLabsConcurrency ?? 5,
+        ...(opts.stillWorkingNoticeSeconds === undefined
+          ? {}
+          : { STILL_WORKING_NOTICE_SECONDS: opts.stillWorkingNoticeSeconds }),
+      },
+      bots: registry,
+      telegram,
+      cursorRunner,
+      elevenLabs,
+      logger,
+      redactor: new SecretRedactor(secrets),
+      opsHost: '127.0.0.1',
+      opsPort: 0,
+      defaultMetrics: false,
+    });
   const connections = createWorkerConnections({ url: opts.redisUrl }, logger);
-  const service = createWorkerService({
-    connections,
-    config: {
-      QUEUE_PREFIX: prefix,
-      OPS_PORT: 9102,
-      UPDATES_CONCURRENCY: 8,
-      CALLBACKS_CONCURRENCY: 8,
-      SHUTDOWN_GRACE_MS: opts.shutdownGraceMs ?? 5000,
-      TELEGRAM_WEBHOOK_BASE_URL: 'http://127.0.0.1:1',
-      CURSOR_RUNNER_CALLBACK_URL: callbackUrl,
-      ELEVENLABS_CONCURRENCY: opts.elevenLabsConcurrency ?? 5,
-    },
-    bots: registry,
-    telegram,
-    cursorRunner,
-    elevenLabs,
-    logger,
-    redactor: new SecretRedactor(secrets),
-    opsHost: '127.0.0.1',
-    opsPort: 0,
-    defaultMetrics: false,
-  });
+  const service = newService(connections);
   const { opsPort } = await service.start();
   const attempts = opts.attempts ?? 3;
 
@@ -320,6 +334,13 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     queues,
     settings,
     logLines,
+    async addService() {
+      const more = createWorkerConnections({ url: opts.redisUrl }, logger);
+      const added = newService(more);
+      extra.push({ service: added, connections: more });
+      await added.start();
+      return added;
+    },
     async postUpdate(update, bot = bots[0]!, jobOpts = {}) {
       const lane = chatLaneOf(update);
       const jobId = updateJobId(bot.name, update.update_id);
@@ -350,6 +371,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       );
     },
     async close() {
+      for (const e of extra) {
+        await e.service.stop();
+        await closeWorkerConnections(e.connections);
+      }
       await service.stop();
       await closeWorkerConnections(connections);
       await settings.close();

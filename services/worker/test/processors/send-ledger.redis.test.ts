@@ -235,3 +235,51 @@ describe('SendLedger.once with a record', () => {
     expect(await redis.exists(key)).toBe(1);
   });
 });
+
+describe('SendLedger.forgo', () => {
+  it('should give up a step that never ran, so a later attempt skips it', async () => {
+    const ledger = newLedger();
+    expect(await ledger.forgo('r:notice')).toBe('forgone');
+    expect(await ledger.forgo('r:notice')).toBe('forgone');
+    let called = false;
+    const later = await ledger.once('r:notice', async () => {
+      called = true;
+    });
+    expect(later).toEqual({ status: 'skipped', previous: 'forgone' });
+    expect(called).toBe(false);
+    expect(await ledger.state('r:notice')).toBe('forgone');
+  });
+
+  it('should report a step that already ran or may have', async () => {
+    const ledger = newLedger();
+    await ledger.once('done', async () => 'sent');
+    await ledger.once('unknown', async () => {
+      throw new UpstreamUnreachableError({ service: 'telegram', method: 'sendMessage', phase: 'timeout' });
+    });
+    expect(await ledger.forgo('done')).toBe('done');
+    expect(await ledger.forgo('unknown')).toBe('pending');
+  });
+
+  it('should make the caller wait while a live run performs the step', async () => {
+    const ledger = newLedger();
+    let release!: () => void;
+    const running = ledger.once('r:notice', () => new Promise<void>(resolve => (release = resolve)));
+    await expect.poll(() => ledger.state('r:notice')).toBe('in-flight');
+    await expect(ledger.forgo('r:notice')).rejects.toBeInstanceOf(StepInFlightError);
+    release();
+    await running;
+    expect(await ledger.forgo('r:notice')).toBe('done');
+  });
+});
+
+describe('SendLedger.reopen', () => {
+  it('should let a forgone step run again, and leave a step that ran alone', async () => {
+    const ledger = newLedger();
+    await ledger.forgo('r:notice');
+    expect(await ledger.reopen('r:notice')).toBe(true);
+    expect(await ledger.state('r:notice')).toBeUndefined();
+    expect(await ledger.once('r:notice', async () => 'sent')).toEqual({ status: 'ran', value: 'sent' });
+    expect(await ledger.reopen('r:notice')).toBe(false);
+    expect(await ledger.state('r:notice')).toBe('done');
+  });
+});
