@@ -51,6 +51,7 @@ const LUA_FILES = [
   'services/gateway/src/secret-throttle.ts', // failed-secret counter
   'services/gateway/src/webhook-info-poller.ts', // poller lease
   'services/worker/src/lanes/lane-advancer.ts', // advance, sweep
+  'services/worker/src/ledger/send-ledger.ts', // forgo, reopen (the still-working notice's step)
   'services/worker/src/processors/provider-slots.ts', // ElevenLabs slots
   'services/worker/src/processors/send-pacer.ts', // Telegram pacing
 ];
@@ -216,6 +217,8 @@ describe('Lua scripts and BullMQ on Redis Cluster', () => {
         const ledger = new SendLedger({ redis: cluster, prefix });
         await ledger.once('b:1:reply', async () => 'sent');
         expect(await ledger.state('b:1:reply')).toBe('done');
+        expect(await ledger.forgo('req-1:notice')).toBe('forgone');
+        expect(await ledger.reopen('req-1:notice')).toBe(true);
         expect(await loadCallbackState(cluster, prefix, 'req-1')).not.toBeNull();
         expect(await deleteCallbackState(cluster, prefix, 'req-1')).toBe(true);
         const pacer = new SendPacer({ redis: cluster, prefix });
