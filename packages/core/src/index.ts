@@ -121,6 +121,7 @@ export {
   traceCarrier,
 } from './tracing/trace-context.ts';
 export { startTracing, stopTracing } from './tracing/start-tracing.ts';
+export { traceRequests } from './tracing/trace-requests.ts';
 export {
   METRIC_PREFIX,
   activeExemplar,

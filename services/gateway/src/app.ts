@@ -11,6 +11,7 @@ import {
   type SettingsStore,
   type TelegramClientCache,
   type MetricsRegistry,
+  traceRequests,
 } from '@telegram-receiver/core';
 import type { Redis } from 'ioredis';
 import Koa from 'koa';
@@ -262,6 +263,7 @@ async function redisReady(redis: Redis, waitMs: number): Promise<void> {
 function mount(app: Koa, router: Router, metrics: GatewayMetrics, logger: Logger): void {
   app.silent = true;
   app.on('error', (err: unknown) => logger.debug({ err }, 'response stream error'));
+  app.use(traceRequests());
   app.use(requestMetrics(metrics));
   app.use(errorTranslation({ logger, metrics }));
   app.use(router.routes());
