@@ -117,6 +117,8 @@ export {
   inServerSpan,
   inSpan,
   inTraceOf,
+  linkActiveSpan,
+  recordPastSpan,
   recordingSpan,
   traceCarrier,
 } from './tracing/trace-context.ts';

@@ -213,3 +213,35 @@ export async function inTraceOf<T>(
   const span = tracer.startSpan(name, { links: current === undefined ? [] : [{ context: current }] }, stored);
   return await runInSpan(span, stored, fn);
 }
+
+/**
+ * Link the active span, if it records, to the span `carrier` names (e.g. a job's previous attempt,
+ * so a trace shows the retry chain). Returns whether a link was added.
+ */
+export function linkActiveSpan(carrier: string | undefined, attributes: Attributes = {}): boolean {
+  const span = trace.getActiveSpan();
+  const ctx = contextOf(carrier);
+  const linked = ctx === undefined ? undefined : trace.getSpanContext(ctx);
+  if (span === undefined || !span.isRecording() || linked === undefined) return false;
+  span.addLink({ context: linked, attributes });
+  return true;
+}
+
+/**
+ * Record a wait that is already over, from `startMs` to `endMs` (epoch ms), as a span of its own
+ * (e.g. the time a job sat parked behind its chat's earlier items): a child of the span `carrier`
+ * names (the job's producer) when there is one, else of the active span. It follows its parent's
+ * sampling decision, so an unsampled trace records nothing.
+ */
+export function recordPastSpan(
+  name: string,
+  attributes: Attributes,
+  startMs: number,
+  endMs: number,
+  carrier?: string,
+): void {
+  const tracer = projectTracer();
+  if (tracer === undefined) return;
+  const parent = contextOf(carrier) ?? context.active();
+  tracer.startSpan(name, { attributes, startTime: startMs }, parent).end(Math.max(startMs, endMs));
+}
