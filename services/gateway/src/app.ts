@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { Router } from '@koa/router';
 import {
@@ -166,7 +167,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     throttle,
   });
-  mount(app, publicRouter, metrics, logger);
+  // The webhook opens its own server span, also when it is reached through Koa.
+  mount(app, publicRouter, metrics, logger, req => webhook.match(req) !== null);
 
   // The operator API lives on its own listener, so the public port (the only one an Ingress routes
   // to) cannot reach it whatever the Ingress rules say.
@@ -260,10 +262,16 @@ async function redisReady(redis: Redis, waitMs: number): Promise<void> {
   if (onReady !== undefined) redis.off('ready', onReady);
 }
 
-function mount(app: Koa, router: Router, metrics: GatewayMetrics, logger: Logger): void {
+function mount(
+  app: Koa,
+  router: Router,
+  metrics: GatewayMetrics,
+  logger: Logger,
+  tracesItself?: (req: IncomingMessage) => boolean,
+): void {
   app.silent = true;
   app.on('error', (err: unknown) => logger.debug({ err }, 'response stream error'));
-  app.use(traceRequests());
+  app.use(traceRequests(tracesItself === undefined ? {} : { tracesItself }));
   app.use(requestMetrics(metrics));
   app.use(errorTranslation({ logger, metrics }));
   app.use(router.routes());

@@ -21,14 +21,20 @@ export interface TracedRequestContext {
  * `<method> <route pattern>`, continuing a `traceparent` the caller sent. It stands in for
  * node:http's instrumentation, which wraps every request of the process and its emitters, sampled
  * or not (the webhook's hot path opens its own span, `inServerSpan`). Only the path is recorded,
- * never the query (cursor-runner may send its secret as `?secret=`). Probes and scrapes get none.
+ * never the query (cursor-runner may send its secret as `?secret=`). Probes and scrapes get none,
+ * nor requests whose handler opens its own server span (`tracesItself`).
  */
-export function traceRequests() {
+export function traceRequests(
+  opts: {
+    /** Requests whose handler traces itself (e.g. the webhook mounted on Koa). @defaultValue none */
+    tracesItself?: (req: IncomingMessage) => boolean;
+  } = {},
+) {
   return async function traceRequests(
     ctx: TracedRequestContext,
     next: () => Promise<unknown>,
   ): Promise<void> {
-    if (!tracingEnabled() || UNTRACED_PATHS.has(ctx.path)) {
+    if (!tracingEnabled() || UNTRACED_PATHS.has(ctx.path) || opts.tracesItself?.(ctx.req) === true) {
       await next();
       return;
     }

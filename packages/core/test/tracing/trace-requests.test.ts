@@ -14,7 +14,7 @@ let origin: string;
 // which matches `/things/:id` and answers 500 for `/boom`.
 beforeAll(async () => {
   expect(startTracing({}, { exporter })).toBe(true);
-  const middleware = traceRequests();
+  const middleware = traceRequests({ tracesItself: req => req.url === '/self-traced' });
   server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const ctx: TracedRequestContext = { method: req.method ?? 'GET', path, status: 404, req };
@@ -77,12 +77,12 @@ describe('traceRequests()', () => {
     expect(JSON.stringify(span.attributes)).not.toContain('do-not-record');
   });
 
-  it('should mark a 5xx answer as an error and give probes and scrapes no span', async () => {
-    for (const path of ['/health', '/ready', '/metrics', '/boom']) await send(path);
+  it('should mark a 5xx answer as an error, and give probes, scrapes and self-traced requests no span', async () => {
+    for (const path of ['/health', '/ready', '/metrics', '/self-traced', '/boom']) await send(path);
     const boom = await exported('GET');
     expect(boom.attributes['url.path']).toBe('/boom');
     expect(boom.status.code).toBe(SpanStatusCode.ERROR);
     const paths = serverSpans().map(s => s.attributes['url.path']);
-    for (const path of ['/health', '/ready', '/metrics']) expect(paths).not.toContain(path);
+    for (const path of ['/health', '/ready', '/metrics', '/self-traced']) expect(paths).not.toContain(path);
   });
 });
