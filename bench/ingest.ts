@@ -126,7 +126,7 @@ async function startGateway(sampling?: number): Promise<RunningTarget> {
   const conn = createWorkerConnection({ url: redis.url, name: 'bench-verify' });
   try {
     const prefix = randomName('bench');
-    const [port, opsPort] = [await freePort(), await freePort()];
+    const [port, opsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const server = await startServer({
       entry: GATEWAY_MAIN,
       port,
@@ -135,6 +135,8 @@ async function startGateway(sampling?: number): Promise<RunningTarget> {
         HOST: '127.0.0.1',
         PORT: String(port),
         OPS_PORT: String(opsPort),
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: String(adminPort),
         REDIS_URL: redis.url,
         QUEUE_PREFIX: prefix,
         TELEGRAM_BOT_TOKEN: BENCH_BOT_TOKEN,
@@ -151,7 +153,11 @@ async function startGateway(sampling?: number): Promise<RunningTarget> {
               OTEL_SERVICE_NAME: 'telegram-receiver-gateway',
             }),
       },
-      ...(sink === undefined ? {} : { nodeArgs: ['--import', '@telegram-receiver/core/register'] }),
+      nodeArgs: [
+        ...(sink === undefined ? [] : ['--import', '@telegram-receiver/core/register']),
+        // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway, written when it stops.
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      ],
     });
     const info = await conn.info('server');
     const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]) || undefined;

@@ -2,7 +2,8 @@
 // each one runs, returns a JSON-able report and its Markdown, and gets a results file
 // bench/results/<name>-<date>.json. Env: BENCH_QUICK=1 (2–3 s phases), BENCH_TARGETS=raw-http,gateway,
 // BENCH_BASELINE_DIR=<checkout> (e2e: that version's gateway + worker measured in the same run),
-// BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64.
+// BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64,
+// BENCH_CPU_PROF=<dir> (ingest: a V8 CPU profile of each gateway, written there when it stops).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';

@@ -118,10 +118,13 @@ export {
   inServerSpan,
   inSpan,
   inTraceOf,
+  linkActiveSpan,
+  recordPastSpan,
   recordingSpan,
   traceCarrier,
 } from './tracing/trace-context.ts';
 export { startTracing, stopTracing } from './tracing/start-tracing.ts';
+export { traceRequests } from './tracing/trace-requests.ts';
 export {
   METRIC_PREFIX,
   activeExemplar,

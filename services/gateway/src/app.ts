@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { Router } from '@koa/router';
 import {
@@ -12,6 +13,7 @@ import {
   type TelegramClientCache,
   type MetricsRegistry,
   type RedisClient,
+  traceRequests,
 } from '@telegram-receiver/core';
 import Koa from 'koa';
 import pkg from '../package.json' with { type: 'json' };
@@ -165,7 +167,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     throttle,
   });
-  mount(app, publicRouter, metrics, logger);
+  // The webhook opens its own server span, also when it is reached through Koa.
+  mount(app, publicRouter, metrics, logger, req => webhook.match(req) !== null);
 
   // The operator API lives on its own listener, so the public port (the only one an Ingress routes
   // to) cannot reach it whatever the Ingress rules say.
@@ -259,9 +262,16 @@ async function redisReady(redis: RedisClient, waitMs: number): Promise<void> {
   if (onReady !== undefined) redis.off('ready', onReady);
 }
 
-function mount(app: Koa, router: Router, metrics: GatewayMetrics, logger: Logger): void {
+function mount(
+  app: Koa,
+  router: Router,
+  metrics: GatewayMetrics,
+  logger: Logger,
+  tracesItself?: (req: IncomingMessage) => boolean,
+): void {
   app.silent = true;
   app.on('error', (err: unknown) => logger.debug({ err }, 'response stream error'));
+  app.use(traceRequests(tracesItself === undefined ? {} : { tracesItself }));
   app.use(requestMetrics(metrics));
   app.use(errorTranslation({ logger, metrics }));
   app.use(router.routes());

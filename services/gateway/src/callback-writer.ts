@@ -5,6 +5,7 @@ import {
   callbackJobId,
   callbackStateKey,
   encodeJobOptions,
+  inProducerSpan,
   legacyCallbackStateKey,
   parseCallbackState,
   type CallbacksQueue,
@@ -19,18 +20,22 @@ import {
  * written by the worker before it called cursor-runner); without one (expired, already answered,
  * never ours) the job is a lane of its own and the worker finds nobody to answer. The record is read
  * with its own command before the append (the seed's unprefixed key, still read for records written before
- * an upgrade, may live in another Redis Cluster slot than the lane).
+ * an upgrade, may live in another Redis Cluster slot than the lane). The record also carries the
+ * update's trace: the job's producer span continues it (linked to the callback request's span) and
+ * the job stores its context as BullMQ's `tm`, so the callback's processing joins the update's trace.
  */
 export class CallbackWriter {
   readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #lanes: LaneWriter;
   readonly #baseOptions: Record<string, unknown>;
+  readonly #queueName: string;
 
   constructor(opts: { queue: CallbacksQueue; redis: RedisClient; prefix: string }) {
     this.#redis = opts.redis;
     this.#prefix = opts.prefix;
     this.#lanes = new LaneWriter(opts);
+    this.#queueName = opts.queue.name;
     this.#baseOptions = encodeJobOptions({ ...DEFAULT_JOB_OPTIONS, ...opts.queue.defaultJobOptions });
   }
 
@@ -49,10 +54,23 @@ export class CallbackWriter {
       receivedAt: timestamp,
       ...(lane === null ? {} : { bot: lane.bot, lane: lane.lane }),
     });
-    const [isNew] = await this.#lanes.append(
+    const [isNew] = await inProducerSpan(
+      this.#queueName,
       JOB_NAMES.cursorRunnerCallback,
-      [{ jobId, data, opts: JSON.stringify({ ...this.#baseOptions, jobId }), lane }],
-      timestamp,
+      async trace => {
+        // Where Queue.add with bullmq-otel stores the producer's context (opts.telemetry.metadata).
+        const opts = JSON.stringify({
+          ...this.#baseOptions,
+          jobId,
+          ...(trace === undefined ? {} : { tm: trace }),
+        });
+        return await this.#lanes.append(
+          JOB_NAMES.cursorRunnerCallback,
+          [{ jobId, data, opts, lane }],
+          timestamp,
+        );
+      },
+      { continues: state?.trace },
     );
     return isNew === true;
   }

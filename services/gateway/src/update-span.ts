@@ -1,4 +1,5 @@
-import { annotateActiveSpan, hashChatId, recordingSpan, type TelegramUpdate } from '@telegram-receiver/core';
+import type { Span } from '@opentelemetry/api';
+import { annotateActiveSpan, hashChatId, type TelegramUpdate } from '@telegram-receiver/core';
 
 /** The update's kind: its first field besides `update_id` (`message`, `callback_query`, …). */
 function updateTypeOf(update: TelegramUpdate): string {
@@ -22,9 +23,14 @@ function chatIdOf(update: TelegramUpdate): number | undefined {
  * Name the webhook's server span by its route and give it what finds the trace of an update: the
  * bot, `update_id`, the update type and a hashed chat id. Never the token, a secret or any text.
  */
-export function annotateUpdateSpan(bot: string, update: TelegramUpdate, route: string): void {
+export function annotateUpdateSpan(
+  span: Span | undefined,
+  bot: string,
+  update: TelegramUpdate,
+  route: string,
+): void {
   // Unsampled requests (most of them at a low sampling ratio) skip the hashing altogether.
-  if (!recordingSpan()) return;
+  if (span?.isRecording() !== true) return;
   const chatId = chatIdOf(update);
   annotateActiveSpan(
     {
@@ -35,5 +41,6 @@ export function annotateUpdateSpan(bot: string, update: TelegramUpdate, route: s
       ...(chatId === undefined ? {} : { 'telegram.chat_id_hash': hashChatId(chatId) }),
     },
     `POST ${route}`,
+    span,
   );
 }

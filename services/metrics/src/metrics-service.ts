@@ -4,6 +4,7 @@ import {
   QUEUE_NAMES,
   QueueStatePoller,
   QueueStateReader,
+  traceRequests,
   type Logger,
   type OpsListenerOptions,
   type QueueName,
@@ -96,6 +97,7 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
     onChange: c => server.trustClientCA(c.clientCA),
   });
   app
+    .use(traceRequests())
     .use(kubernetesErrors(logger))
     .use(frontProxyAuthentication(() => authConfig.current))
     .use(routes.routes())

@@ -17,6 +17,7 @@ import {
   type UpdateJobData,
 } from '@telegram-receiver/core';
 import pkg from '../package.json' with { type: 'json' };
+import { AttemptTrace } from './attempt-trace.ts';
 import type { WorkerConnections } from './connections.ts';
 import { STILL_WORKING_NOTICE_DEFAULT_SECONDS, type WorkerConfig } from './env.ts';
 import { LaneAdvancer } from './lanes/lane-advancer.ts';
@@ -136,6 +137,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
   let ops: OpsListener | undefined;
   let laneAdvancer: LaneAdvancer | undefined;
   let notices: NoticeScheduler | undefined;
+  let attemptTrace: AttemptTrace | undefined;
   let stopping: Promise<void> | undefined;
   // Attempts running in this process, so stop() can wait for them (BullMQ's close() cannot be
   // turned into a forced close once it is waiting).
@@ -152,6 +154,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
         'telegram_receiver.attempt': job.attemptsMade + 1,
         'telegram_receiver.wait_ms': Math.max(0, Date.now() - job.timestamp),
       });
+      await attemptTrace?.begin(job);
       metrics.jobAttempts.inc({ queue });
       metrics.observe(metrics.jobWait, { queue }, Math.max(0, Date.now() - job.timestamp) / 1000);
       const started = performance.now();
@@ -169,6 +172,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
               ? 'failed'
               : 'retried';
         metrics.jobs.inc({ queue, result });
+        if (result !== 'failed') await attemptTrace?.retrying(job);
         throw err;
       } finally {
         inFlight.delete(attempt);
@@ -215,6 +219,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
     const ledger = new SendLedger({ redis: jobState, prefix });
     const lanes = new LaneAdvancer({ redis: jobState, queues, prefix, logger });
     laneAdvancer = lanes;
+    attemptTrace = new AttemptTrace({ redis: jobState });
     // Provider caps hold cluster-wide: the slots and the pace live in Redis, not in this process.
     const elevenLabs =
       opts.elevenLabs === undefined

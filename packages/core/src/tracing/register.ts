@@ -11,7 +11,7 @@ if (
   // Only the modules an instrumentation patches go through import-in-the-middle: wrapping every
   // ESM module costs CPU on every call across a module boundary (measured in `make bench`).
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
-    data: { include: ['node:http', 'http', 'ioredis', 'koa', 'undici'] },
+    data: { include: ['ioredis', 'koa', 'undici'] },
   });
   startTracing(process.env);
 }

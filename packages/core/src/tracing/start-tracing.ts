@@ -1,7 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import { trace, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -11,16 +10,23 @@ import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@ope
 import { SECRET_ENV_VARS } from '../config.ts';
 import { SpanRedactor, addTraceSecrets } from './span-redactor.ts';
 
-/** Paths of probes and scrapes: a span each would drown the traces that matter. */
-const OPS_PATHS = new Set(['/health', '/ready', '/metrics']);
-/** The gateway's webhook opens its own server span (`inServerSpan`): cheaper on the hot path. */
-const SELF_TRACED_PREFIX = '/telegram/webhook';
+/** The tracer of this project's own spans (the instrumentations have theirs). */
+export const TRACER = 'telegram-receiver';
 
 let sdk: NodeSDK | undefined;
+let tracer: Tracer | undefined;
 
 /** Whether {@link startTracing} started the SDK (an endpoint is set and the SDK is not disabled). */
 export function tracingEnabled(): boolean {
   return sdk !== undefined;
+}
+
+/**
+ * The tracer of this project's spans while tracing runs, else undefined. Looked up once per start:
+ * the API's lookup builds a key on every call, and this runs on every webhook request.
+ */
+export function projectTracer(): Tracer | undefined {
+  return tracer;
 }
 
 /** The OTLP exporter `OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL` asks for (it reads the endpoint and headers itself). */
@@ -36,9 +42,12 @@ function exporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter {
  * Start the OpenTelemetry NodeSDK, configured only by the standard `OTEL_*` variables
  * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `…_PROTOCOL`, `…_HEADERS`, `OTEL_TRACES_SAMPLER[_ARG]`,
  * `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`). Without an endpoint nothing
- * is started and nothing is exported. Instrumented: http (not the probes and scrapes), undici,
- * ioredis (command names only, never arguments: they hold chat text; only inside a traced
- * operation, so BullMQ's polling stays out) and koa (routers only, no span per middleware).
+ * is started and nothing is exported. Instrumented: undici, ioredis (command names only, never
+ * arguments: they hold chat text; only inside a traced operation, so BullMQ's polling stays out)
+ * and koa (routers only, no span per middleware). Incoming HTTP is traced by the services
+ * themselves (the webhook's `inServerSpan`, the Koa apps' `traceRequests`): node:http's
+ * instrumentation wraps every request and its emitters, sampled or not, and cost the webhook a
+ * third of its throughput at 10 % sampling (docs/performance.md).
  * Every span is scrubbed of secrets before export ({@link SpanRedactor}).
  */
 export function startTracing(
@@ -71,20 +80,13 @@ export function startTracing(
         : new SimpleSpanProcessor({ exporter: opts.exporter }),
     ],
     instrumentations: [
-      new HttpInstrumentation({
-        // Outbound calls go through undici (its own instrumentation); node:http is only served.
-        disableOutgoingRequestInstrumentation: true,
-        ignoreIncomingRequestHook: (req: IncomingMessage) => {
-          const path = (req.url ?? '').split('?')[0] ?? '';
-          return OPS_PATHS.has(path) || (req.method === 'POST' && path.startsWith(SELF_TRACED_PREFIX));
-        },
-      }),
       new UndiciInstrumentation(),
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: command => command }),
       new KoaInstrumentation({ ignoreLayersType: [KoaLayerType.MIDDLEWARE] }),
     ],
   });
   sdk.start();
+  tracer = trace.getTracer(TRACER);
   return true;
 }
 
@@ -92,5 +94,6 @@ export function startTracing(
 export async function stopTracing(): Promise<void> {
   const running = sdk;
   sdk = undefined;
+  tracer = undefined;
   await running?.shutdown();
 }

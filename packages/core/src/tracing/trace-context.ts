@@ -8,13 +8,11 @@ import {
   propagation,
   trace,
   type Attributes,
+  type Context,
   type Span,
 } from '@opentelemetry/api';
 import { BullMQOtel } from 'bullmq-otel';
-import { tracingEnabled } from './start-tracing.ts';
-
-/** The tracer of this project's own spans (the instrumentations have theirs). */
-const TRACER = 'telegram-receiver';
+import { TRACER, projectTracer, tracingEnabled } from './start-tracing.ts';
 
 let telemetry: BullMQOtel | undefined;
 
@@ -29,21 +27,48 @@ export function bullmqTelemetry(): BullMQOtel | undefined {
   return telemetry;
 }
 
-/** Whether the active span is sampled (recorded and exported). */
-function isSampled(): boolean {
-  const span = trace.getActiveSpan();
+/** Whether `span` is sampled (recorded and exported). */
+function isSampled(span: Span | undefined): span is Span {
   return span !== undefined && (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
 }
 
-/**
- * The active trace context as BullMQ stores it (`tm`), or undefined when nothing is traced. An
- * unsampled context travels too, so the next hop keeps the sampling decision.
- */
-export function traceCarrier(): string | undefined {
-  if (!tracingEnabled() || trace.getActiveSpan() === undefined) return undefined;
+/** Whether the global propagator is the default one (W3C trace context and baggage). */
+let defaultPropagator: boolean | undefined;
+
+/** A span's trace as BullMQ stores it (`tm`): the propagator's headers as JSON. */
+function carrierOf(span: Span): string {
+  const { traceId, spanId, traceFlags, traceState } = span.spanContext();
+  defaultPropagator ??= propagation.fields().join() === 'traceparent,tracestate,baggage';
+  // What the W3C propagator writes for a span with no trace state and no baggage (ours never
+  // carry either), without its per-call work: this runs for every webhook request.
+  if (defaultPropagator && traceState === undefined) {
+    return `{"traceparent":"00-${traceId}-${spanId}-0${traceFlags & TraceFlags.SAMPLED}"}`;
+  }
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
   return JSON.stringify(carrier);
+}
+
+/** The context a carrier ({@link traceCarrier}) names, or undefined when it is missing or damaged. */
+function contextOf(carrier: string | undefined): Context | undefined {
+  if (carrier === undefined) return undefined;
+  try {
+    const ctx = propagation.extract(ROOT_CONTEXT, JSON.parse(carrier) as Record<string, string>);
+    return trace.getSpan(ctx) === undefined ? undefined : ctx;
+  } catch {
+    // A damaged carrier only loses the link between the traces.
+    return undefined;
+  }
+}
+
+/**
+ * The trace context of `span` (the active span when omitted) as BullMQ stores it (`tm`), or
+ * undefined when nothing is traced. An unsampled context travels too, so the next hop keeps the
+ * sampling decision.
+ */
+export function traceCarrier(span: Span | undefined = trace.getActiveSpan()): string | undefined {
+  if (!tracingEnabled() || span === undefined) return undefined;
+  return carrierOf(span);
 }
 
 /** A chat id as traces may show it: a short one-way hash, stable across services. */
@@ -56,17 +81,21 @@ export function recordingSpan(): boolean {
   return trace.getActiveSpan()?.isRecording() === true;
 }
 
-/** Set attributes on the active span, if any (a no-op when tracing is off). */
-export function annotateActiveSpan(attributes: Attributes, name?: string): void {
-  const span = trace.getActiveSpan();
+/** Set attributes on `span` (the active span when omitted), if it records (a no-op when tracing is off). */
+export function annotateActiveSpan(
+  attributes: Attributes,
+  name?: string,
+  span: Span | undefined = trace.getActiveSpan(),
+): void {
   if (span === undefined || !span.isRecording()) return;
   span.setAttributes(attributes);
   if (name !== undefined) span.updateName(name);
 }
 
-async function runInSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+/** Run `fn` with `span` active (one context switch), record its error, and end the span. */
+async function runInSpan<T>(span: Span, parent: Context, fn: (span: Span) => Promise<T>): Promise<T> {
   try {
-    return await context.with(trace.setSpan(context.active(), span), () => fn(span));
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err) {
     span.recordException(err as Error);
     span.setStatus({ code: SpanStatusCode.ERROR });
@@ -86,73 +115,133 @@ export async function inSpan<T>(
   fn: (span: Span | undefined) => Promise<T>,
   kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<T> {
-  if (!tracingEnabled()) return await fn(undefined);
-  const span = trace.getTracer(TRACER).startSpan(name, { kind, attributes });
-  return await runInSpan(span, fn);
+  const tracer = projectTracer();
+  if (tracer === undefined) return await fn(undefined);
+  const parent = context.active();
+  const span = tracer.startSpan(name, { kind, attributes }, parent);
+  return await runInSpan(span, parent, fn);
 }
 
 /**
- * A SERVER span that `fn` runs in, for a route that traces itself instead of going through the
- * generic http instrumentation (the webhook's hot path: that instrumentation's per-request work
- * costs as much as the handler). A root span: Telegram sends no trace context.
+ * A SERVER span that `fn` runs in, for a request that does not go through a generic http
+ * instrumentation (there is none: node:http's costs as much as the webhook's handler). A root
+ * span unless `parent` (e.g. a `traceparent` header extracted) says otherwise. When the sampler
+ * says no, `fn` still receives the span (its context travels on, {@link traceCarrier}) but runs
+ * without a context switch, so nothing downstream (ioredis, koa, exemplars, log fields) does any
+ * tracing work for it.
  */
-export async function inServerSpan(
+export async function inServerSpan<T>(
   name: string,
   attributes: Attributes,
-  fn: (span: Span | undefined) => Promise<void>,
-): Promise<void> {
-  if (!tracingEnabled()) return await fn(undefined);
-  const span = trace.getTracer(TRACER).startSpan(name, { kind: SpanKind.SERVER, attributes }, ROOT_CONTEXT);
-  await context.with(trace.setSpan(ROOT_CONTEXT, span), () => runInSpan(span, fn));
+  fn: (span: Span | undefined) => Promise<T>,
+  parent: Context = ROOT_CONTEXT,
+): Promise<T> {
+  const tracer = projectTracer();
+  if (tracer === undefined) return await fn(undefined);
+  // The attributes are set once sampled: the SDK would clean them even for a span it drops.
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
+  // A non-recording span needs no end and no status.
+  if (!span.isRecording()) return await fn(span);
+  span.setAttributes(attributes);
+  return await runInSpan(span, parent, fn);
+}
+
+/** Options of {@link inProducerSpan}. */
+export interface ProducerSpanOptions {
+  /** The span the write belongs to. @defaultValue the active span */
+  parent?: Span | undefined;
+  /**
+   * A trace to continue instead (a carrier, {@link traceCarrier}): the producer span becomes its
+   * child and links to `parent`. When missing or damaged, `parent` is the parent.
+   */
+  continues?: string | undefined;
 }
 
 /**
  * A PRODUCER span named as BullMQ's own (`add <queue>.<job>`) around a write that bypasses
- * `Queue.add`; `fn` receives the context to store in the job so the consumer continues the trace.
+ * `Queue.add`; `fn` receives the context to store in the job (`tm`) so the consumer continues the
+ * trace. Under an unsampled parent no span is opened and there is no context switch; the parent's
+ * context still travels, so the consumer keeps the decision.
  */
 export async function inProducerSpan<T>(
   queue: string,
   jobName: string,
   fn: (carrier: string | undefined) => Promise<T>,
+  opts: ProducerSpanOptions = {},
 ): Promise<T> {
-  if (!tracingEnabled()) return await fn(undefined);
-  // Not sampled: no span, but the context still travels so the consumer keeps the decision.
-  if (!isSampled()) return await fn(traceCarrier());
-  const attributes = {
-    'bullmq.queue.name': queue,
-    'bullmq.queue.operation': 'add',
-    'bullmq.job.name': jobName,
-  };
-  return await inSpan(
+  const tracer = projectTracer();
+  if (tracer === undefined) return await fn(undefined);
+  const from = opts.parent ?? trace.getActiveSpan();
+  const continued = contextOf(opts.continues);
+  const parentSpan = continued === undefined ? from : trace.getSpan(continued);
+  if (!isSampled(parentSpan)) return await fn(traceCarrier(parentSpan));
+  const parent = continued ?? trace.setSpan(context.active(), parentSpan);
+  const link = continued !== undefined && from !== undefined ? [{ context: from.spanContext() }] : [];
+  const span = tracer.startSpan(
     `add ${queue}.${jobName}`,
-    attributes,
-    async () => await fn(traceCarrier()),
-    SpanKind.PRODUCER,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'bullmq.queue.name': queue,
+        'bullmq.queue.operation': 'add',
+        'bullmq.job.name': jobName,
+      },
+      links: link,
+    },
+    parent,
   );
+  return await runInSpan(span, parent, async s => await fn(traceCarrier(s)));
 }
 
 /**
  * Continue the trace stored in `carrier` (e.g. a cursor-runner callback's state): `fn` runs in a
  * span that is a child of that trace and links to the span active now (the job that carries on).
- * Without a carrier, a plain child span of the active one.
+ * When the active span is already in that trace (the callback job carried the context), or there is
+ * no carrier, a plain child span of the active one.
  */
 export async function inTraceOf<T>(
   carrier: string | undefined,
   name: string,
   fn: () => Promise<T>,
 ): Promise<T> {
-  if (!tracingEnabled()) return await fn();
+  const tracer = projectTracer();
+  if (tracer === undefined) return await fn();
   const current = trace.getActiveSpan()?.spanContext();
-  let parent = context.active();
-  if (carrier !== undefined) {
-    try {
-      parent = propagation.extract(context.active(), JSON.parse(carrier) as Record<string, string>);
-    } catch {
-      // A damaged carrier only loses the link between the traces.
-    }
-  }
-  const span = trace
-    .getTracer(TRACER)
-    .startSpan(name, { links: current === undefined ? [] : [{ context: current }] }, parent);
-  return await context.with(trace.setSpan(parent, span), () => runInSpan(span, fn));
+  const stored = contextOf(carrier);
+  const storedTrace = stored === undefined ? undefined : trace.getSpanContext(stored)?.traceId;
+  if (stored === undefined || storedTrace === current?.traceId) return await inSpan(name, {}, fn);
+  const span = tracer.startSpan(name, { links: current === undefined ? [] : [{ context: current }] }, stored);
+  return await runInSpan(span, stored, fn);
+}
+
+/**
+ * Link the active span, if it records, to the span `carrier` names (e.g. a job's previous attempt,
+ * so a trace shows the retry chain). Returns whether a link was added.
+ */
+export function linkActiveSpan(carrier: string | undefined, attributes: Attributes = {}): boolean {
+  const span = trace.getActiveSpan();
+  const ctx = contextOf(carrier);
+  const linked = ctx === undefined ? undefined : trace.getSpanContext(ctx);
+  if (span === undefined || !span.isRecording() || linked === undefined) return false;
+  span.addLink({ context: linked, attributes });
+  return true;
+}
+
+/**
+ * Record a wait that is already over, from `startMs` to `endMs` (epoch ms), as a span of its own
+ * (e.g. the time a job sat parked behind its chat's earlier items): a child of the span `carrier`
+ * names (the job's producer) when there is one, else of the active span. It follows its parent's
+ * sampling decision, so an unsampled trace records nothing.
+ */
+export function recordPastSpan(
+  name: string,
+  attributes: Attributes,
+  startMs: number,
+  endMs: number,
+  carrier?: string,
+): void {
+  const tracer = projectTracer();
+  if (tracer === undefined) return;
+  const parent = contextOf(carrier) ?? context.active();
+  tracer.startSpan(name, { attributes, startTime: startMs }, parent).end(Math.max(startMs, endMs));
 }

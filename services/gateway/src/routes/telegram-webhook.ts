@@ -107,7 +107,11 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
   }
 
   /** Returns 'new' or 'duplicate' once durable; throws an HttpRejection otherwise. */
-  async function store(req: IncomingMessage, botName: string | undefined): Promise<'new' | 'duplicate'> {
+  async function store(
+    req: IncomingMessage,
+    botName: string | undefined,
+    span: Span | undefined,
+  ): Promise<'new' | 'duplicate'> {
     const presented = req.headers[SECRET_HEADER];
     const bot = bots.bySecret(typeof presented === 'string' ? presented : undefined);
     // A secret of another bot, or an unknown bot name, gets the same answer as a wrong secret, so
@@ -143,12 +147,15 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
       throw notDurable(bot.name, new Error(`Redis connection is ${redis.status}`));
     }
     const update = body as TelegramUpdate;
-    annotateUpdateSpan(bot.name, update, botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`);
+    annotateUpdateSpan(span, bot.name, update, botName === undefined ? WEBHOOK_PATH : `${WEBHOOK_PATH}/:bot`);
     const start = performance.now();
     let isNew: boolean;
     try {
-      isNew = await inProducerSpan(opts.queues.updates.name, JOB_NAMES.telegramUpdate, trace =>
-        batcher.submit({ bot: bot.name, updateId, update, lane: chatLaneOf(update), trace }),
+      isNew = await inProducerSpan(
+        opts.queues.updates.name,
+        JOB_NAMES.telegramUpdate,
+        trace => batcher.submit({ bot: bot.name, updateId, update, lane: chatLaneOf(update), trace }),
+        { parent: span },
       );
     } catch (err) {
       throw notDurable(bot.name, err);
@@ -180,7 +187,7 @@ export function telegramWebhook(opts: TelegramWebhookOptions): TelegramWebhook {
     const start = performance.now();
     let status = 200;
     try {
-      await store(req, botName);
+      await store(req, botName, span);
       sendRaw(res, 200, 'OK');
     } catch (err) {
       if (err instanceof HttpRejection) {

@@ -11,6 +11,12 @@ import {
 } from '@telegram-receiver/core';
 import { LuaScript } from '../redis/lua-script.ts';
 
+/**
+ * The field of a job's hash (BullMQ ignores fields it does not know) where the lane scripts write
+ * when a parked item was released: its lane wait is that time minus the job's `timestamp`.
+ */
+export const RELEASED_AT_FIELD = 'tr:released';
+
 /** What the advancer needs of a queue (any BullMQ `Queue` fits): its keys. */
 export interface AdvancerQueue {
   keys: Readonly<Record<string, string>>;
@@ -38,10 +44,12 @@ export interface LaneAdvancerOptions {
 
 // The settle step shared by both scripts. A lane whose head item of queue qi has finished for good
 // (completed, failed, or its job gone) loses that item; then the lane's new head (lowest seq of both
-// lists) is released into its queue's wait list if it was parked behind the one that left.
+// lists) is released into its queue's wait list if it was parked behind the one that left, and its
+// job hash gets the release time (RELEASED_AT_FIELD, epoch ms): its lane wait, for its trace.
 const SETTLE_LUA = `${LANE_LUA}
 local QUEUES = { 'updates', 'callbacks' }
 local prefix = ARGV[1]
+local now = ARGV[5]
 local function qkeys(qi)
   local q = prefix .. ':' .. QUEUES[qi] .. ':'
   return { wait = q .. 'wait', meta = q .. 'meta', events = q .. 'events', marker = q .. 'marker',
@@ -84,6 +92,8 @@ local function settleLane(qi, member, jobId)
     local n = qkeys(nq)
     decrParked(n.parked)
     release(n, nid, maxEventsOf(n.meta), true)
+    local jobKey = prefix .. ':' .. QUEUES[nq] .. ':' .. nid
+    if rcall('EXISTS', jobKey) == 1 then rcall('HSET', jobKey, '${RELEASED_AT_FIELD}', now) end
   end
   return 1
 end
@@ -104,7 +114,8 @@ const KEYS_DOC = `
 // Advance the lane of one job that may have finished (called on its worker's completed/failed event).
 const ADVANCE_SCRIPT = new LuaScript(
   `${SETTLE_LUA}${KEYS_DOC}
--- ARGV: 1 prefix, 2 queue (1 updates, 2 callbacks), 3 job id, 4 lane member ('' = a lane of its own)
+-- ARGV: 1 prefix, 2 queue (1 updates, 2 callbacks), 3 job id, 4 lane member ('' = a lane of its own),
+--       5 now (epoch ms)
 -- Returns 1 when the job left its lane, 0 when it is not finished (a retry waits) or already left.
 local qi = tonumber(ARGV[2])
 if ARGV[4] == '' then return settleSolo(qi, ARGV[3]) end
@@ -117,7 +128,7 @@ return settleLane(qi, ARGV[4], ARGV[3])`,
 // failed by BullMQ's stalled check). Returns { lanes settled, lanes looked at }.
 const SWEEP_SCRIPT = new LuaScript(
   `${SETTLE_LUA}${KEYS_DOC}
--- ARGV: 1 prefix, 2 queue (1 updates, 2 callbacks), 3 first rank, 4 count
+-- ARGV: 1 prefix, 2 queue (1 updates, 2 callbacks), 3 first rank, 4 count, 5 now (epoch ms)
 local qi = tonumber(ARGV[2])
 local start = tonumber(ARGV[3])
 local members = rcall('ZRANGE', qkeys(qi).index, start, start + tonumber(ARGV[4]) - 1)
@@ -196,6 +207,7 @@ export class LaneAdvancer {
       QUEUE_INDEX[queue],
       job.id,
       member,
+      Date.now(),
     ]);
     return left === 1;
   }
@@ -212,6 +224,7 @@ export class LaneAdvancer {
         QUEUE_INDEX[queue],
         this.#cursor[queue],
         this.#sweepBatch,
+        Date.now(),
       ])) as [number, number];
       this.#cursor[queue] = seen < this.#sweepBatch ? 0 : this.#cursor[queue] + seen;
       settled += n;

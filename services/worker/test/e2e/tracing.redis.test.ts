@@ -60,6 +60,11 @@ function descends(spans: ReceivedSpan[], span: ReceivedSpan, ancestor: ReceivedS
   return false;
 }
 
+/** A fault rule of the sandbox's Telegram for the chat's sendMessage calls. */
+async function faultSends(chat: number, rule: Record<string, unknown>): Promise<void> {
+  await stack.fault({ service: 'telegram', method: 'sendMessage', chatId: chat, ...rule });
+}
+
 /** Post a text update, wait for its reply, and return the update and its whole trace. */
 async function textTrace(text: string) {
   const chat = newChat();
@@ -97,8 +102,24 @@ describe('tracing across gateway and worker', () => {
     const iterate = spans.find(isClientCall('/cursor/iterate/async'))!;
     expect(descends(spans, iterate, consumer)).toBe(true);
 
+    // The callback job carries the update's trace (tm): its producer span continues it, linked to
+    // the callback request's own server span, and its consumer span and replies follow.
+    const callbackProducer = spans.find(
+      s => s.kind === PRODUCER && s.name === 'add callbacks.cursor-runner-callback',
+    )!;
+    expect(callbackProducer.service).toBe('telegram-receiver-gateway');
+    expect(descends(spans, callbackProducer, consumer)).toBe(true);
+    // The link names the span active in the callback request (Koa's router span), whose trace is
+    // the request's own, rooted at its server span.
+    const linked = receiver.spans.find(s => s.spanId === callbackProducer.links[0]?.spanId)!;
+    const requestTrace = receiver.trace(linked.traceId);
+    const callbackRequest = requestTrace.find(s => s.kind === SERVER)!;
+    expect(callbackRequest.name).toBe('POST /cursor-runner/callback');
+    expect(descends(requestTrace, linked, callbackRequest)).toBe(true);
+    const callbackConsumer = spans.find(s => s.kind === CONSUMER && s.name === 'process callbacks')!;
+    expect(callbackConsumer.parentSpanId).toBe(callbackProducer.spanId);
     const deliver = spans.find(s => s.name === 'deliver cursor-runner result')!;
-    expect(deliver.links.length).toBe(1);
+    expect(deliver.parentSpanId).toBe(callbackConsumer.spanId);
     const send = spans.find(isClientCall('/sendMessage'))!;
     expect(descends(spans, send, deliver)).toBe(true);
     expect(urlOf(send)).toContain('/bot[REDACTED]/sendMessage');
@@ -124,6 +145,57 @@ describe('tracing across gateway and worker', () => {
       expect(descends(spans, call!, consumer)).toBe(true);
     }
     expect(server(spans).attributes['telegram.update_type']).toBe('message');
+  });
+
+  it('should link a retried attempt to the attempt before it', async () => {
+    const chat = newChat();
+    // Telegram's own 5xx three times: the send's inline retries give up, the job's attempt fails,
+    // and BullMQ's retry (1 s backoff) sends the reply.
+    await faultSends(chat, { type: 'status', status: 502, times: 3 });
+    const update = messageUpdate(chat, { text: '/help' });
+    expect(await stack.postUpdate(update)).toBe(200);
+    await stack.waitForSent('sendMessage', chat, 1, 15_000);
+    const attemptsOf = (spans: ReceivedSpan[]) =>
+      spans.filter(s => s.kind === CONSUMER && s.name === 'process updates');
+    const spans = await traceOf(update.update_id, s => attemptsOf(s).length === 2);
+    const [first, second] = attemptsOf(spans).sort(
+      (a, b) =>
+        Number(a.attributes['telegram_receiver.attempt']) - Number(b.attributes['telegram_receiver.attempt']),
+    );
+    expect(first!.attributes['telegram_receiver.attempt']).toBe(1);
+    expect(second!.attributes['telegram_receiver.attempt']).toBe(2);
+    expect(first!.links).toEqual([]);
+    expect(second!.links).toEqual([{ traceId: first!.traceId, spanId: first!.spanId }]);
+    // Both attempts stay children of the update's producer span.
+    expect(second!.parentSpanId).toBe(first!.parentSpanId);
+  });
+
+  it("should show the time an update waited in its chat's lane behind the one before it", async () => {
+    const chat = newChat();
+    // The first update's reply takes 800 ms, so the second update of the chat is parked meanwhile.
+    await faultSends(chat, { type: 'latency', ms: 800, times: 1 });
+    const first = messageUpdate(chat, { text: '/help' }, 1);
+    const second = messageUpdate(chat, { text: '/help' }, 2);
+    expect(await stack.postUpdate(first)).toBe(200);
+    expect(await stack.postUpdate(second)).toBe(200);
+    await stack.waitForSent('sendMessage', chat, 2);
+    const consumerOf = (spans: ReceivedSpan[]) =>
+      spans.find(s => s.kind === CONSUMER && s.name === 'process updates');
+    const firstSpans = await traceOf(first.update_id, s => consumerOf(s) !== undefined);
+    expect(consumerOf(firstSpans)!.attributes['telegram_receiver.lane_wait_ms']).toBe(0);
+    expect(firstSpans.some(s => s.name === 'lane wait')).toBe(false);
+
+    const spans = await traceOf(
+      second.update_id,
+      s => s.some(x => x.name === 'lane wait') && consumerOf(s) !== undefined,
+    );
+    const wait = spans.find(s => s.name === 'lane wait')!;
+    const producer = spans.find(s => s.kind === PRODUCER && s.name === 'add updates.telegram-update')!;
+    expect(wait.parentSpanId).toBe(producer.spanId);
+    expect(wait.attributes['telegram_receiver.wait_ms']).toBeGreaterThanOrEqual(500);
+    expect(consumerOf(spans)!.attributes['telegram_receiver.lane_wait_ms']).toBe(
+      wait.attributes['telegram_receiver.wait_ms'],
+    );
   });
 
   it('should put trace ids as exemplars on the latency histograms of both ops ports', async () => {
