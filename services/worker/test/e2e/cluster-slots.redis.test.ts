@@ -44,8 +44,11 @@ import {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
-// Every source file that holds Lua (a `redis.call`), each driven below through its owner.
+// Every source file that holds Lua (a `redis.call`), each driven below through its owner, except
+// attempt-trace.ts: it runs only under a sampled span (driven in tracing.redis.test.ts), and its one
+// key is the job's own hash, which carries the prefix's hash tag like every BullMQ key.
 const LUA_FILES = [
+  'services/worker/src/attempt-trace.ts', // remember the failed attempt's span (one key: the job)
   'packages/core/src/lanes/lane-lua.ts', // shared by the append, advance and sweep scripts
   'packages/core/src/lanes/lane-writer.ts', // append (gateway: updates, callbacks, replays)
   'services/gateway/src/secret-throttle.ts', // failed-secret counter
