@@ -133,7 +133,9 @@ describe('generateLoad', () => {
     expect(result.rateAsked).toBeNull();
     expect(result.sendLag).toBeNull();
     expect(result.ok).toBe(result.sent);
-    expect(result.ok).toBeGreaterThan(40);
+    // Refilled as answers came back: more than two rounds of 4 (not a speed bound; at 10 ms an
+    // answer, an idle machine does ~120, a busy one far fewer).
+    expect(result.ok).toBeGreaterThan(8);
     expect(result.latency.p50).toBeGreaterThanOrEqual(9);
   });
 

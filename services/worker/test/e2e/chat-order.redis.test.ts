@@ -90,7 +90,9 @@ describe('per-chat order with real processes (gateway, 3 workers, sandbox, redis
     probe = new Redis(stack.redis.url);
     const chats = Array.from({ length: CHATS }, () => newChat());
     const s = stack;
-    await Promise.all(chats.map(chat => converse(s, chat, growingDelays(PROMPTS, 200, 300, 600), () => 0)));
+    // Callback delays 0.7–1 s apart along a chat: wide enough that a busy machine (other test files
+    // run at the same time) rarely fires two of a chat's callbacks out of order.
+    await Promise.all(chats.map(chat => converse(s, chat, growingDelays(PROMPTS, 200, 700, 1000), () => 0)));
     await waitFor(async () => [...(await repliesByChat(s, chats)).values()].every(r => r.length >= PROMPTS), {
       timeoutMs: 90_000,
       intervalMs: 500,
