@@ -126,6 +126,7 @@ describe('the admin listener', () => {
     ['DELETE', '/telegram/webhook'],
     ['GET', '/admin/settings'],
     ['PUT', '/admin/settings'],
+    ['GET', '/admin/bots'],
   ];
 
   it('should answer 404 to every admin route on the public port, even with the right secret', async () => {
@@ -154,6 +155,39 @@ describe('the admin listener', () => {
     // Only DELETE is served at that path there: 405, and nothing is stored.
     expect(webhook.statusCode).toBe(405);
     expect(await storedKeys(tg)).toEqual([]);
+  });
+});
+
+describe('GET /admin/bots', () => {
+  it('should list every bot with its id, webhook path and URL, and no token or secret', async () => {
+    const answer = await admin('GET', '/admin/bots');
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({
+      ok: true,
+      bots: [
+        {
+          name: 'alpha',
+          id: 111111,
+          webhook_path: '/telegram/webhook/alpha',
+          webhook_url: 'https://bots.example.test/telegram/webhook/alpha',
+        },
+        {
+          name: 'beta',
+          id: 222222,
+          webhook_path: '/telegram/webhook/beta',
+          webhook_url: 'https://bots.example.test/telegram/webhook/beta',
+        },
+      ],
+    });
+    for (const secret of [BOT_A.token, BOT_A.webhookSecret, BOT_B.token, BOT_B.webhookSecret]) {
+      expect(JSON.stringify(answer.json)).not.toContain(secret);
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('should answer 401 without the admin secret, and 401 with a wrong one', async () => {
+    expect((await admin('GET', '/admin/bots', undefined, null)).status).toBe(401);
+    expect((await admin('GET', '/admin/bots', undefined, 'wrong')).status).toBe(401);
   });
 });
 

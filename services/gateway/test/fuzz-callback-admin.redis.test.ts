@@ -124,6 +124,7 @@ function makeCase(rand: () => number, n: number): Case {
     ['GET', '/admin/settings'],
     ['PUT', '/admin/settings'],
     ['POST', '/admin/settings'],
+    ['GET', '/admin/bots'],
     ['GET', '/admin/nothing-here'],
   ] as const);
   headers['x-admin-secret'] = secret();

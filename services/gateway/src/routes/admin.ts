@@ -49,7 +49,7 @@ const UPDATE_KIND = /^[a-z_]{1,64}$/;
  * The operator API, on the admin listener, behind `X-Admin-Secret` (ADMIN_SECRET, else WEBHOOK_SECRET;
  * constant time):
  * `POST /telegram/set_webhook`, `GET /telegram/webhook_info`, `DELETE /telegram/webhook` (per bot,
- * `?bot=<name>`, default the first bot) and `GET/PUT /admin/settings`. set_webhook always sends
+ * `?bot=<name>`, default the first bot), `GET /admin/bots` and `GET/PUT /admin/settings`. set_webhook always sends
  * the bot's configured secret_token, so Telegram's deliveries authenticate against this gateway.
  * Answers follow the seed system (`{"ok":true,...}` / `{"ok":false,"error":...}`).
  */
@@ -169,6 +169,20 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
     });
   }
 
+  // What an operator needs to point Telegram at each bot, never a token or secret (the bot id is
+  // the token's public part: getMe answers it to anyone holding the token).
+  router.get('/admin/bots', authenticateAdmin, async function listBots(ctx: Context) {
+    ctx.body = {
+      ok: true,
+      bots: bots.all().map(bot => ({
+        name: bot.name,
+        id: Number(bot.token.slice(0, bot.token.indexOf(':'))),
+        webhook_path: `/telegram/webhook/${bot.name}`,
+        webhook_url: defaultWebhookUrl(opts.webhookBaseUrl, bot),
+      })),
+    };
+  });
+
   if (opts.deadLetters !== undefined) {
     deadLetterRoutes(router, {
       deadLetters: opts.deadLetters,
@@ -196,6 +210,11 @@ export function adminRoutes(router: Router, opts: AdminRoutesOptions): void {
   }
 }
 
+/** Where set_webhook points a bot when the request names no URL. */
+function defaultWebhookUrl(base: string, bot: BotConfig): string {
+  return `${base}/telegram/webhook/${bot.name}`;
+}
+
 interface WebhookParams {
   url: string;
   max_connections: number;
@@ -210,7 +229,7 @@ function webhookParams(
   bot: BotConfig,
   base: string,
 ): WebhookParams | string {
-  const url = body.url ?? ctx.query.url ?? `${base}/telegram/webhook/${bot.name}`;
+  const url = body.url ?? ctx.query.url ?? defaultWebhookUrl(base, bot);
   if (typeof url !== 'string' || url.length > 2048 || !/^https?:\/\//.test(url) || !URL.canParse(url)) {
     return 'url must be an http(s) URL';
   }
