@@ -1,46 +1,57 @@
 #!/usr/bin/env bash
-# `make ci`: every check CI runs, timed per stage. The Go-built tools (the control plane, helm, the
-# collector, Jaeger, BuildKit's Dockerfile linter) build in the background at the lowest CPU priority
-# while the Node checks run: on a fresh machine that build is most of the wall time (~20 min on 2
-# cores), and the tests leave idle CPU while they wait on processes; once the tools are in
-# $TOOLS_CACHE it is a no-op. The checks that need the tools wait for it, then run.
+# `make ci`: every check CI runs, timed per stage, in two lanes so that a 2-core machine is kept busy:
+#   - the Kubernetes lane, in the background: the Go-built tools (control plane, helm, collector,
+#     Jaeger, BuildKit's Dockerfile linter) at the lowest CPU priority, then `chart`, then `k8s-e2e`.
+#     On a fresh machine the build is most of the wall time (~20 min on 2 cores); once the tools are
+#     in $TOOLS_CACHE it is a no-op, and k8s-e2e spends its time waiting on the HPA controller;
+#   - the Node lane, in the foreground: lint, types and unused code at once, then the test suite.
+# Then, with the tools built: observe-check, and load-smoke last and alone (it measures latency).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -a summary=()
-stage() { # <name> <command...>
-  local name=$1 t0=$SECONDS
+timed() { # <name> <command...>: run, and add the wall time to the summary (also on failure)
+  local name=$1 t0=$SECONDS status=0
   shift
   echo "=== $name"
-  "$@"
-  summary+=("$(printf '%-14s %4d s' "$name" $((SECONDS - t0)))")
+  "$@" || status=$?
+  summary+=("$(printf '%-14s %4d s%s' "$name" $((SECONDS - t0)) "$([ $status -eq 0 ] || echo ' FAILED')")")
   echo "=== $name: $((SECONDS - t0)) s"
+  return $status
 }
 report() {
-  echo "=== make ci stages (wall time)"
+  echo "=== make ci stages (wall time; the Kubernetes lane ran beside lint and tests)"
   printf '  %s\n' "${summary[@]}"
   echo "  total          $SECONDS s"
 }
 
-wait_for_tools() {
-  if ! wait "$tools_pid"; then
-    echo "building the Go tools failed (make tools):" >&2
-    tail -50 "$tools_log" >&2
-    return 1
-  fi
+kube_log=$(mktemp)
+kube_times=$(mktemp)
+kube_lane() {
+  local t0
+  for step in tools chart k8s-e2e; do
+    t0=$SECONDS
+    if [ "$step" = tools ]; then nice -n 19 make tools || return 1; else make "$step" || return 1; fi
+    printf 'kube lane: %-9s %4d s\n' "$step" $((SECONDS - t0)) >>"$kube_times"
+  done
+}
+# Own process group, so a failed run stops the whole lane (go, the control plane, vitest) with it.
+setsid bash -c "$(declare -f kube_lane); kube_times='$kube_times'; kube_lane" >"$kube_log" 2>&1 &
+kube_pid=$!
+trap 'status=$?; kill -- -$kube_pid 2>/dev/null || true; rm -f "$kube_log" "$kube_times"; report; exit $status' EXIT
+
+wait_for_kube_lane() {
+  local status=0
+  wait "$kube_pid" || status=$?
+  cat "$kube_log"
+  while read -r line; do summary+=("  ${line#kube lane: }"); done <"$kube_times"
+  if [ $status -ne 0 ]; then echo "the Kubernetes lane failed (tools, chart or k8s-e2e; its output is above)" >&2; fi
+  return $status
 }
 
-tools_log=$(mktemp)
-# Own process group, so a failed run stops the whole build (go and its compilers) with it.
-setsid nice -n 19 make tools >"$tools_log" 2>&1 &
-tools_pid=$!
-trap 'status=$?; kill -- -$tools_pid 2>/dev/null || true; rm -f "$tools_log"; report; exit $status' EXIT
-
 # Lint, type-check and unused-code analysis read the same sources and share nothing: run them at once.
-stage static make -j3 --output-sync=target lint typecheck unused
-stage test make test
-stage tools wait_for_tools
-stage chart make chart
-stage k8s-e2e make k8s-e2e
-stage observe-check make observe-check
-stage load-smoke make load-smoke
+timed static make -j3 --output-sync=target lint typecheck unused
+timed test make test
+timed kube-lane wait_for_kube_lane
+timed observe-check make observe-check
+timed load-smoke make load-smoke
