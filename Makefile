@@ -71,6 +71,10 @@ ci: ## everything CI checks: lint, types, unused code and cycles, tests, observa
 	$(MAKE) k8s-e2e
 	$(MAKE) load-smoke
 
+.PHONY: build
+build: $(DEPS_STAMP) ## production build: one bundle per service (services/<name>/dist/main.js, source maps), as the image runs
+	node scripts/build.ts
+
 .PHONY: dev
 dev: $(DEPS_STAMP) ## run the whole stack locally (private redis, sandbox, gateway, worker, metrics)
 	node scripts/dev.ts

@@ -10,18 +10,12 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { SECRET_ENV_VARS } from '../config.ts';
 import { SpanRedactor, addTraceSecrets } from './span-redactor.ts';
+import { tracingState } from './tracing-state.ts';
 
 /** Paths of probes and scrapes: a span each would drown the traces that matter. */
 const OPS_PATHS = new Set(['/health', '/ready', '/metrics']);
 /** The gateway's webhook opens its own server span (`inServerSpan`): cheaper on the hot path. */
 const SELF_TRACED_PREFIX = '/telegram/webhook';
-
-let sdk: NodeSDK | undefined;
-
-/** Whether {@link startTracing} started the SDK (an endpoint is set and the SDK is not disabled). */
-export function tracingEnabled(): boolean {
-  return sdk !== undefined;
-}
 
 /** The OTLP exporter `OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL` asks for (it reads the endpoint and headers itself). */
 function exporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter {
@@ -48,7 +42,8 @@ export function startTracing(
     exporter?: SpanExporter;
   } = {},
 ): boolean {
-  if (sdk !== undefined) return true;
+  const state = tracingState();
+  if (state.stop !== undefined) return true;
   if (env.OTEL_SDK_DISABLED === 'true') return false;
   const hasEndpoint = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   if (!hasEndpoint && opts.exporter === undefined) return false;
@@ -58,7 +53,7 @@ export function startTracing(
   if (env.POD_NAME) attributes['k8s.pod.name'] = env.POD_NAME;
   if (env.POD_NAMESPACE) attributes['k8s.namespace.name'] = env.POD_NAMESPACE;
   if (env.SERVICE_VERSION) attributes['service.version'] = env.SERVICE_VERSION;
-  sdk = new NodeSDK({
+  const sdk = new NodeSDK({
     resource: resourceFromAttributes(attributes),
     // Traces only: metrics are prom-client's on the ops port, logs are pino's on stdout. Without
     // these, the SDK would also record the instrumentations' OTel metrics on every request.
@@ -85,12 +80,6 @@ export function startTracing(
     ],
   });
   sdk.start();
+  state.stop = () => sdk.shutdown();
   return true;
-}
-
-/** Export what is buffered and stop (on shutdown; a no-op when tracing is off). */
-export async function stopTracing(): Promise<void> {
-  const running = sdk;
-  sdk = undefined;
-  await running?.shutdown();
 }

@@ -11,7 +11,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { BullMQOtel } from 'bullmq-otel';
-import { tracingEnabled } from './start-tracing.ts';
+import { tracingEnabled } from './tracing-state.ts';
 
 /** The tracer of this project's own spans (the instrumentations have theirs). */
 const TRACER = 'telegram-receiver';
