@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';
 import { idleMarkdown, runIdle } from './idle.ts';
 import { runIngest } from './ingest.ts';
+import { memoryMarkdown, runMemory } from './memory.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
 import { machineFacts } from './lib/machine.ts';
@@ -26,6 +27,14 @@ export interface BenchEnv {
 }
 
 const BENCHMARKS: Record<string, Benchmark> = {
+  memory: {
+    describe:
+      'RSS per process (built services, idle and at 2,000 updates/s) next to bare Node and BENCH_BASELINE_DIR',
+    async run({ log, quick, env }) {
+      const report = await runMemory({ quick, log, baselineDir: env.BENCH_BASELINE_DIR });
+      return { report, markdown: memoryMarkdown(report) };
+    },
+  },
   ingest: {
     describe: 'webhook ingest: raw node:http, grammY koa, our gateway (+ the seed numbers)',
     async run({ log, env }) {

@@ -6,6 +6,7 @@
 // drops every export of the core barrel a service never imports, and each `await import()` of a
 // feature (tracing, the External Metrics API) becomes a chunk loaded only when the feature is on.
 import { rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
@@ -46,15 +47,74 @@ export const BUILD_TARGETS: readonly BuildTarget[] = [
   },
 ];
 
+export type ServiceName = 'gateway' | 'worker' | 'metrics';
+
+/**
+ * V8 old-space cap of each service, MiB: measured heap under load with room to spare, well under the
+ * chart's memory limit (docs/operations.md, "Memory"). The chart's `tr.command` sets the same.
+ */
+export const OLD_SPACE_MIB: Readonly<Record<ServiceName, number>> = {
+  gateway: 128,
+  worker: 192,
+  metrics: 64,
+};
+
+/**
+ * Node's options for a built service, before `services/<name>/dist/main.js`: source maps, the
+ * production build of the tracing bootstrap, a 2 MiB young generation (the default 16 MiB semi-spaces
+ * cost ~13 MB of RSS per process and bought no throughput we could measure) and the old-space cap.
+ */
+export function productionNodeArgs(service: ServiceName): string[] {
+  return [
+    '--enable-source-maps',
+    '--conditions=production',
+    '--max-semi-space-size=2',
+    `--max-old-space-size=${OLD_SPACE_MIB[service]}`,
+    '--import',
+    '@telegram-receiver/core/register',
+  ];
+}
+
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
-/** Every package but our own workspaces stays an import, resolved by Node from node_modules. */
+/**
+ * Packages bundled with our code although they live in node_modules: @koa/router's ES module build
+ * imports `http`, whose ESM facade costs 17 MB (see {@link lazyBuiltins}). No instrumentation patches
+ * it (the Koa one hooks `koa` only); its own dependencies stay external.
+ */
+const BUNDLED_PACKAGES: readonly string[] = ['@koa/router'];
+
+/** Every other package but our own workspaces stays an import, resolved by Node from node_modules. */
 const externalPackages: Plugin = {
   name: 'external-packages',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, args =>
-      args.path.startsWith('@telegram-receiver/') ? undefined : { path: args.path, external: true },
+      args.path.startsWith('@telegram-receiver/') || BUNDLED_PACKAGES.includes(args.path)
+        ? undefined
+        : { path: args.path, external: true },
     );
+  },
+};
+
+/**
+ * Node's built-in modules are taken with `process.getBuiltinModule()`, as CommonJS, instead of an ESM
+ * import: the ESM facade of a built-in reads every export, and for `node:http` that includes the lazy
+ * WebSocket/fetch ones, which load Node's internal undici, http2 and web streams (17 MB of RSS for a
+ * process that never uses them; measured with `node bench/run.ts memory`). Bundled as CommonJS, an
+ * import becomes a property read at the call site, so only what the code uses is ever touched.
+ */
+const lazyBuiltins: Plugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const names = builtinModules.map(name => name.replace(/[/]/g, '\\/')).join('|');
+    b.onResolve({ filter: new RegExp(`^(node:)?(${names})$`) }, args => ({
+      path: args.path.startsWith('node:') ? args.path : `node:${args.path}`,
+      namespace: 'builtin',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, args => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -74,7 +134,7 @@ export async function buildAll(names?: readonly string[]): Promise<void> {
         format: 'esm',
         platform: 'node',
         target: 'node24',
-        plugins: [externalPackages],
+        plugins: [lazyBuiltins, externalPackages],
         // Stack traces point at the .ts sources (`node --enable-source-maps`); the sources themselves
         // stay out of the map, which Node keeps in memory.
         sourcemap: 'linked',
