@@ -44,6 +44,8 @@ export interface MemoryRow {
   loadMb: number | null;
   /** Heap used (V8) at idle, from the process's own /metrics. */
   idleHeapMb: number | null;
+  /** Highest heap used (V8) under load, sampled each second. */
+  loadHeapMb: number | null;
 }
 
 export interface MemoryReport {
@@ -157,19 +159,26 @@ async function clearCalls(sandboxUrl: string): Promise<void> {
   await res.body.dump();
 }
 
-/** Sample every process's VmRSS each `everyMs` until `done` resolves; the highest value of each. */
-async function peakRss(pids: Map<string, number>, done: Promise<unknown>, everyMs = 200) {
-  const peak = new Map<string, number>();
+/**
+ * Sample every process's VmRSS each `everyMs`, and its V8 heap in use (its /metrics) every fifth
+ * sample, until `done` resolves; the highest value of each.
+ */
+async function peaks(processes: Stack['processes'], done: Promise<unknown>, everyMs = 200) {
+  const rss = new Map<string, number>();
+  const heap = new Map<string, number>();
+  const keep = (into: Map<string, number>, name: string, mb: number | null) => {
+    if (mb !== null) into.set(name, Math.max(into.get(name) ?? 0, mb));
+  };
   let finished = false;
   void done.finally(() => (finished = true));
-  while (!finished) {
-    for (const [name, pid] of pids) {
-      const mb = await vmRssMb(pid);
-      if (mb !== null) peak.set(name, Math.max(peak.get(name) ?? 0, mb));
+  for (let n = 0; !finished; n++) {
+    for (const p of processes) {
+      keep(rss, p.name, await vmRssMb(p.proc.pid));
+      if (n % 5 === 0) keep(heap, p.name, await heapUsedMb(p.opsUrl));
     }
     await sleep(everyMs);
   }
-  return peak;
+  return { rss, heap };
 }
 
 /**
@@ -194,6 +203,7 @@ export async function runMemory(opts: MemoryOptions = {}): Promise<MemoryReport>
     idleMb: (await vmRssMb(bare.pid!)) ?? 0,
     loadMb: null,
     idleHeapMb: null,
+    loadHeapMb: null,
   });
   bare.kill();
   report.commands.node = `node -e 'setInterval(()=>{},1e3)'`;
@@ -237,7 +247,7 @@ export async function runMemory(opts: MemoryOptions = {}): Promise<MemoryReport>
           }
           return { result, forwarded, drainMs: performance.now() - started - loadMs };
         })();
-        const peak = await peakRss(new Map(stack.processes.map(p => [p.name, p.proc.pid])), phase);
+        const peak = await peaks(stack.processes, phase);
         const outcome = await phase;
         firstUpdateId += 50_000_000;
         report.load[flavour.name] = outcome;
@@ -250,8 +260,9 @@ export async function runMemory(opts: MemoryOptions = {}): Promise<MemoryReport>
             flavour: flavour.name,
             process: p.name,
             idleMb: idle.get(p.name)!.rss,
-            loadMb: peak.get(p.name) ?? null,
+            loadMb: peak.rss.get(p.name) ?? null,
             idleHeapMb: idle.get(p.name)!.heap,
+            loadHeapMb: peak.heap.get(p.name) ?? null,
           };
           report.rows.push(row);
           log(`  ${p.name}: idle ${row.idleMb.toFixed(1)} MB, under load ≤ ${row.loadMb?.toFixed(1)} MB`);
@@ -277,7 +288,7 @@ export function memoryMarkdown(report: MemoryReport): string {
   const lines = [
     `RSS (VmRSS, MB = 10^6 bytes); "under load" = highest sample (every 200 ms) while the webhook takes ${report.rate} updates/s and until the worker has forwarded all of them (the worker is saturated). Bare Node 24 idles at ${f(node?.idleMb)} MB in the same run.`,
     '',
-    '| process | ours idle | target | main idle | ours under load | target | main under load | ours heap used idle | main heap used idle |',
+    '| process | ours idle | target | main idle | ours under load | target | main under load | heap used idle, ours / main | heap used under load, ours / main |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const s of SERVICES) {
@@ -287,7 +298,7 @@ export function memoryMarkdown(report: MemoryReport): string {
     const met = (v: number | null | undefined, target: number) =>
       v === null || v === undefined ? '' : v <= target ? ' ✓' : ' **✗**';
     lines.push(
-      `| ${s} | ${f(ours?.idleMb)}${met(ours?.idleMb, t.idle)} | ≤ ${t.idle} | ${f(main?.idleMb)} | ${f(ours?.loadMb)}${met(ours?.loadMb, t.load)} | ≤ ${t.load} | ${f(main?.loadMb)} | ${f(ours?.idleHeapMb)} | ${f(main?.idleHeapMb)} |`,
+      `| ${s} | ${f(ours?.idleMb)}${met(ours?.idleMb, t.idle)} | ≤ ${t.idle} | ${f(main?.idleMb)} | ${f(ours?.loadMb)}${met(ours?.loadMb, t.load)} | ≤ ${t.load} | ${f(main?.loadMb)} | ${f(ours?.idleHeapMb)} / ${f(main?.idleHeapMb)} | ${f(ours?.loadHeapMb)} / ${f(main?.loadHeapMb)} |`,
     );
   }
   lines.push('', 'Load phases:', '');

@@ -62,7 +62,7 @@ export const OLD_SPACE_MIB: Readonly<Record<ServiceName, number>> = {
 /**
  * Node's options for a built service, before `services/<name>/dist/main.js`: source maps, the
  * production build of the tracing bootstrap, a 2 MiB young generation (the default 16 MiB semi-spaces
- * cost ~13 MB of RSS per process and bought no throughput we could measure) and the old-space cap.
+ * cost ~13 MB of RSS per process) and the old-space cap (docs/operations.md, "Memory").
  */
 export function productionNodeArgs(service: ServiceName): string[] {
   return [
@@ -70,6 +70,9 @@ export function productionNodeArgs(service: ServiceName): string[] {
     '--conditions=production',
     '--max-semi-space-size=2',
     `--max-old-space-size=${OLD_SPACE_MIB[service]}`,
+    // The metrics service reads Redis once a second and answers scrapes: V8's interpreter alone is
+    // plenty, and without the optimising compilers it idles 16 MB lower (~10% more CPU per scrape).
+    ...(service === 'metrics' ? ['--lite-mode'] : []),
     '--import',
     '@telegram-receiver/core/register',
   ];

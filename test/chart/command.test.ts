@@ -22,9 +22,9 @@ describe('tr.command', () => {
         ...productionNodeArgs(service),
         `${target.outdir}/${target.entryName}.js`,
       ]);
-      // The old-space cap leaves room for what is not V8 heap (code, buffers, the binary itself).
+      // The old-space cap leaves room for what is not V8 heap (~70 MB measured: the binary, code, buffers).
       const limit = mib(container.resources!.limits!.memory!);
-      expect(limit - OLD_SPACE_MIB[service]).toBeGreaterThanOrEqual(64);
+      expect(limit - OLD_SPACE_MIB[service]).toBeGreaterThanOrEqual(96);
     }
   });
 });
