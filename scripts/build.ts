@@ -70,9 +70,10 @@ export function productionNodeArgs(service: ServiceName): string[] {
     '--conditions=production',
     '--max-semi-space-size=2',
     `--max-old-space-size=${OLD_SPACE_MIB[service]}`,
-    // The metrics service reads Redis once a second and answers scrapes: V8's interpreter alone is
-    // plenty, and without the optimising compilers it idles 16 MB lower (~10% more CPU per scrape).
-    ...(service === 'metrics' ? ['--lite-mode'] : []),
+    // The metrics service reads Redis once a second and answers scrapes: it needs no optimising
+    // compiler, and without them it idles ~16 MB lower for ~0.4 ms more CPU per scrape. (Not
+    // --lite-mode: that also removes WebAssembly, which the tracing bootstrap's ESM hook needs.)
+    ...(service === 'metrics' ? ['--no-turbofan', '--no-maglev', '--optimize-for-size'] : []),
     '--import',
     '@telegram-receiver/core/register',
   ];

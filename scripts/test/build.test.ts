@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, OtlpReceiver, RedisServer, startServiceProcess } from '@telegram-receiver/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_TARGETS, buildAll } from '../build.ts';
+import { BUILD_TARGETS, buildAll, productionNodeArgs, type ServiceName } from '../build.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -49,6 +49,7 @@ describe('buildAll() and the built services', () => {
   /** Start a built service until it logs `readyLine`, stop it, and keep what it loaded. */
   async function run(
     name: string,
+    serviceName: ServiceName,
     entry: string,
     readyLine: string,
     env: Record<string, string>,
@@ -58,14 +59,8 @@ describe('buildAll() and the built services', () => {
 
     const service = await startServiceProcess({
       entry,
-      nodeArgs: [
-        '--import',
-        RECORD_LOADED_MODULES,
-        '--enable-source-maps',
-        '--conditions=production',
-        '--import',
-        '@telegram-receiver/core/register',
-      ],
+      // As the chart starts it (productionNodeArgs), with the recorder imported first.
+      nodeArgs: ['--import', RECORD_LOADED_MODULES, ...productionNodeArgs(serviceName)],
       env: {
         NODE_ENV: 'production',
         LOG_LEVEL: 'info',
@@ -98,11 +93,12 @@ describe('buildAll() and the built services', () => {
       buildAll(),
     ]);
     await Promise.all([
-      run('gateway', 'services/gateway/dist/main.js', 'gateway listening', await ports()),
-      run('worker', 'services/worker/dist/main.js', 'worker listening', await ports()),
-      run('metrics', 'services/metrics/dist/main.js', 'metrics listening', await ports()),
+      run('gateway', 'gateway', 'services/gateway/dist/main.js', 'gateway listening', await ports()),
+      run('worker', 'worker', 'services/worker/dist/main.js', 'worker listening', await ports()),
+      run('metrics', 'metrics', 'services/metrics/dist/main.js', 'metrics listening', await ports()),
       run(
         'gateway-traced',
+        'gateway',
         'services/gateway/dist/main.js',
         'gateway listening',
         {

@@ -50,8 +50,8 @@ build (`make build`, services/<name>/dist/main.js) with source maps; `--conditio
 first (`--import`; it exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set, see
 docs/observability.md); the sandbox stands in for outside services and is not traced. The V8 heap
 flags are sized from measurements, per component (docs/operations.md, "Memory"): a small young
-generation, an old-space cap well under the container's memory limit, and V8's interpreter alone
-(`--lite-mode`) for the metrics service. scripts/build.ts (productionNodeArgs) says the same; a chart
+generation, an old-space cap well under the container's memory limit, and no optimising compiler
+for the metrics service. scripts/build.ts (productionNodeArgs) says the same; a chart
 test checks it.
 */}}
 {{- define "tr.command" -}}
@@ -59,11 +59,11 @@ test checks it.
 {{- $oldSpaceMiB := dict "gateway" 128 "worker" 192 "metrics" 64 "sandbox" 128 -}}
 {{- $entry := get $entries . | required (printf "no entry for component %s" .) -}}
 {{- $heap := printf "--max-old-space-size=%v" (get $oldSpaceMiB .) -}}
-{{- $liteMode := eq . "metrics" -}}
+{{- $interpreted := eq . "metrics" -}}
 {{- if eq . "sandbox" }}
 command: ["node", "--enable-source-maps", "--max-semi-space-size=2", {{ $heap | quote }}, {{ $entry | quote }}]
 {{- else }}
-command: ["node", "--enable-source-maps", "--conditions=production", "--max-semi-space-size=2", {{ $heap | quote }},{{ if $liteMode }} "--lite-mode",{{ end }} "--import", "@telegram-receiver/core/register", {{ $entry | quote }}]
+command: ["node", "--enable-source-maps", "--conditions=production", "--max-semi-space-size=2", {{ $heap | quote }},{{ if $interpreted }} "--no-turbofan", "--no-maglev", "--optimize-for-size",{{ end }} "--import", "@telegram-receiver/core/register", {{ $entry | quote }}]
 {{- end }}
 {{- end -}}
 
