@@ -32,6 +32,8 @@ export interface MemoryOptions {
   rate?: number;
   /** A checkout of an earlier version (today's main) measured the same way in the same run. */
   baselineDir?: string | undefined;
+  /** Production Node options to leave out for ours, by prefix (e.g. `--max-semi-space-size`), to measure what one buys. */
+  dropNodeArgs?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -91,12 +93,12 @@ type Flavour = {
   nodeArgs: (s: ServiceName) => string[];
 };
 
-function flavours(baselineDir: string | undefined): Flavour[] {
+function flavours(baselineDir: string | undefined, drop: readonly string[]): Flavour[] {
   const repo = fileURLToPath(new URL('..', import.meta.url));
   const ours: Flavour = {
     name: 'ours',
     entry: s => `${repo}services/${s}/dist/main.js`,
-    nodeArgs: s => productionNodeArgs(s),
+    nodeArgs: s => productionNodeArgs(s).filter(arg => !drop.some(prefix => arg.startsWith(prefix))),
   };
   if (baselineDir === undefined) return [ours];
   // Today's main as its chart starts it: the .ts sources, its own tracing bootstrap.
@@ -213,7 +215,7 @@ export async function runMemory(opts: MemoryOptions = {}): Promise<MemoryReport>
   const generator = LoadGeneratorProcess.start();
   let firstUpdateId = 200_000_000;
   try {
-    for (const flavour of flavours(opts.baselineDir)) {
+    for (const flavour of flavours(opts.baselineDir, opts.dropNodeArgs ?? [])) {
       report.commands[flavour.name] = SERVICES.map(
         s => `node ${flavour.nodeArgs(s).join(' ')} ${flavour.entry(s)}`,
       ).join('; ');
