@@ -67,6 +67,10 @@ ci: $(DEPS_STAMP) ## everything CI checks: lint, types, unused code and cycles, 
 .PHONY: tools
 tools: k8s-tools observe-tools docker-lint-tool ## build every Go tool the checks use, once (make ci does this in the background)
 
+.PHONY: build
+build: $(DEPS_STAMP) ## production build: one bundle per service (services/<name>/dist/main.js, source maps), as the image runs
+	node scripts/build.ts
+
 .PHONY: dev
 dev: $(DEPS_STAMP) ## run the whole stack locally (private redis, sandbox, gateway, worker, metrics)
 	node scripts/dev.ts

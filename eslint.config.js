@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // charts/*/files/k6: generated bundles of k6/ (checked for drift by make chart).
-  { ignores: ['**/node_modules/**', '.tools/**', 'coverage/**', 'bench/results/**', 'charts/**/files/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '.tools/**',
+      'coverage/**',
+      'bench/results/**',
+      'charts/**/files/**',
+      '**/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';
 import { idleMarkdown, runIdle } from './idle.ts';
 import { runIngest } from './ingest.ts';
+import { memoryMarkdown, runMemory } from './memory.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
 import { machineFacts } from './lib/machine.ts';
@@ -27,6 +28,16 @@ export interface BenchEnv {
 }
 
 const BENCHMARKS: Record<string, Benchmark> = {
+  memory: {
+    describe:
+      'RSS per process (built services, idle and at 2,000 updates/s) next to bare Node and BENCH_BASELINE_DIR',
+    async run({ log, quick, env }) {
+      // BENCH_DROP_NODE_ARGS=--max-semi-space-size,--enable-source-maps: ours without those flags.
+      const drop = (env.BENCH_DROP_NODE_ARGS ?? '').split(',').filter(a => a !== '');
+      const report = await runMemory({ quick, log, baselineDir: env.BENCH_BASELINE_DIR, dropNodeArgs: drop });
+      return { report, markdown: memoryMarkdown(report) };
+    },
+  },
   ingest: {
     describe: 'webhook ingest: raw node:http, grammY koa, our gateway (+ the seed numbers)',
     async run({ log, env }) {

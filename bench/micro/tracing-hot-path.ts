@@ -6,7 +6,8 @@
 // one loop, CPU time only.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { inProducerSpan, inServerSpan, startTracing } from '@telegram-receiver/core';
+import { inProducerSpan, inServerSpan } from '@telegram-receiver/core';
+import { startTracing } from '@telegram-receiver/core/start-tracing';
 
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const SETTINGS = ['off', '0', '0.1', '1'] as const;

@@ -44,17 +44,26 @@ app.kubernetes.io/part-of: telegram-receiver
 {{- end -}}
 
 {{/*
-The one place that says how each service starts inside the image (see the Dockerfile). Our services
-load the tracing bootstrap first (`--import`; it exports only when OTEL_EXPORTER_OTLP_ENDPOINT is
-set, see docs/observability.md); the sandbox stands in for outside services and is not traced.
+The one place that says how each service starts inside the image (see the Dockerfile): the production
+build (`make build`, services/<name>/dist/main.js) with source maps; `--conditions=production` makes
+`@telegram-receiver/core/register` resolve to its build too. Our services load the tracing bootstrap
+first (`--import`; it exports only when OTEL_EXPORTER_OTLP_ENDPOINT is set, see
+docs/observability.md); the sandbox stands in for outside services and is not traced. The V8 heap
+flags are sized from measurements, per component (docs/operations.md, "Memory"): a small young
+generation, an old-space cap well under the container's memory limit, and no optimising compiler
+for the metrics service. scripts/build.ts (productionNodeArgs) says the same; a chart
+test checks it.
 */}}
 {{- define "tr.command" -}}
-{{- $entries := dict "gateway" "services/gateway/src/main.ts" "worker" "services/worker/src/main.ts" "metrics" "services/metrics/src/main.ts" "sandbox" "packages/sandbox/src/main.ts" -}}
+{{- $entries := dict "gateway" "services/gateway/dist/main.js" "worker" "services/worker/dist/main.js" "metrics" "services/metrics/dist/main.js" "sandbox" "packages/sandbox/dist/main.js" -}}
+{{- $oldSpaceMiB := dict "gateway" 128 "worker" 192 "metrics" 64 "sandbox" 128 -}}
 {{- $entry := get $entries . | required (printf "no entry for component %s" .) -}}
+{{- $heap := printf "--max-old-space-size=%v" (get $oldSpaceMiB .) -}}
+{{- $interpreted := eq . "metrics" -}}
 {{- if eq . "sandbox" }}
-command: ["node", {{ $entry | quote }}]
+command: ["node", "--enable-source-maps", "--max-semi-space-size=2", {{ $heap | quote }}, {{ $entry | quote }}]
 {{- else }}
-command: ["node", "--import", "@telegram-receiver/core/register", {{ $entry | quote }}]
+command: ["node", "--enable-source-maps", "--conditions=production", "--max-semi-space-size=2", {{ $heap | quote }},{{ if $interpreted }} "--no-turbofan", "--no-maglev", "--optimize-for-size",{{ end }} "--import", "@telegram-receiver/core/register", {{ $entry | quote }}]
 {{- end }}
 {{- end -}}
 

@@ -123,7 +123,8 @@ export {
   recordingSpan,
   traceCarrier,
 } from './tracing/trace-context.ts';
-export { startTracing, stopTracing } from './tracing/start-tracing.ts';
+// The SDK itself (startTracing) is not here: it loads only when tracing is on (`@telegram-receiver/core/start-tracing`).
+export { stopTracing } from './tracing/tracing-state.ts';
 export { traceRequests } from './tracing/trace-requests.ts';
 export {
   METRIC_PREFIX,

@@ -9,10 +9,10 @@ import {
   bullmqTelemetry,
   createQueues,
   inProducerSpan,
-  startTracing,
   stopTracing,
   updateJobId,
 } from '@telegram-receiver/core';
+import { startTracing } from '@telegram-receiver/core/start-tracing';
 import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';

@@ -2,7 +2,6 @@
 // signals; this file connects to Redis, reads the queues every interval, serves them on the ops port
 // (and the External Metrics API over TLS when enabled), and closes everything on stop. The only
 // module with side effects.
-import { KubeConfig } from '@kubernetes/client-node';
 import {
   ConfigError,
   closeConnection,
@@ -19,8 +18,10 @@ await runService({
   env: metricsEnv,
   // The External Metrics API needs the Kubernetes API (the auth ConfigMap, SubjectAccessReviews):
   // refuse to start without a way to reach it rather than answer 503 forever.
-  prepare(config) {
+  async prepare(config) {
     if (!config.METRICS_API_ENABLED) return undefined;
+    // Loaded only when the API is on: the Kubernetes client is most of this service's code.
+    const { KubeConfig } = await import('@kubernetes/client-node');
     const kubeConfig = new KubeConfig();
     if (config.KUBECONFIG !== undefined) {
       try {
@@ -51,7 +52,7 @@ await runService({
       if (redisDown) logger.info('Redis connection is back');
       redisDown = false;
     });
-    const service = createMetricsService({
+    const service = await createMetricsService({
       config,
       redis,
       logger,

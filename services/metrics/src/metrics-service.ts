@@ -1,26 +1,19 @@
-import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
   OpsListener,
   QUEUE_NAMES,
   QueueStatePoller,
   QueueStateReader,
-  traceRequests,
   type Logger,
   type OpsListenerOptions,
   type QueueName,
   type Readiness,
   type RedisClient,
 } from '@telegram-receiver/core';
-import Koa, { type Context, type Next } from 'koa';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { collectDefaultMetrics } from 'prom-client';
 import pkg from '../package.json' with { type: 'json' };
 import type { MetricsConfig } from './env.ts';
-import { AccessReviewer } from './external-metrics/access-reviewer.ts';
-import { externalMetricsRoutes } from './external-metrics/external-metrics-api.ts';
-import { frontProxyAuthentication } from './external-metrics/front-proxy-authentication.ts';
-import { FrontProxyConfigWatcher } from './external-metrics/front-proxy-config-watcher.ts';
-import { sendStatus } from './external-metrics/k8s-status.ts';
-import { TlsServer } from './external-metrics/tls-server.ts';
+import type { createExternalMetricsApi } from './external-metrics/external-metrics-server.ts';
 import { registerQueueGauges } from './queue-gauges.ts';
 import { queuesResponse } from './queues-response.ts';
 
@@ -45,13 +38,13 @@ export interface MetricsService {
   /** Ops listener: /metrics, /queues, /health, /ready. */
   ops: OpsListener;
   /** The External Metrics API app (served over TLS by `server`), when enabled. */
-  api?: { app: Koa; server: TlsServer; authConfig: FrontProxyConfigWatcher };
+  api?: ReturnType<typeof createExternalMetricsApi>;
 }
 
 const QUEUES: readonly QueueName[] = [QUEUE_NAMES.updates, QUEUE_NAMES.callbacks];
 
 /** Build the service (side-effect free: no listener, no timer, no Redis command until started). */
-export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
+export async function createMetricsService(deps: MetricsServiceDeps): Promise<MetricsService> {
   const { config, redis, logger, registry } = deps;
   if (deps.defaultMetrics === true) collectDefaultMetrics({ register: registry });
   const collector = new QueueStatePoller({
@@ -82,49 +75,8 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
 
   if (!config.METRICS_API_ENABLED) return { collector, ops };
   if (deps.kubeConfig === undefined) throw new Error('METRICS_API_ENABLED needs a kubeConfig');
-  const kubeConfig = deps.kubeConfig;
-  const reviewer = new AccessReviewer({
-    api: kubeConfig.makeApiClient(AuthorizationV1Api),
-    allowTtlMs: config.METRICS_AUTHZ_CACHE_MS,
-    denyTtlMs: config.METRICS_AUTHZ_CACHE_MS,
-  });
-  const app = new Koa({ proxy: false });
-  const routes = externalMetricsRoutes({ collector, reviewer, logger });
-  const authConfig = new FrontProxyConfigWatcher({
-    kubeConfig,
-    logger,
-    // Called only once started, after `server` exists.
-    onChange: c => server.trustClientCA(c.clientCA),
-  });
-  app
-    .use(traceRequests())
-    .use(kubernetesErrors(logger))
-    .use(frontProxyAuthentication(() => authConfig.current))
-    .use(routes.routes())
-    .use(async function notFound(ctx: Context): Promise<void> {
-      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-        sendStatus(ctx, 405, `this API is read-only: ${ctx.method} is not supported`);
-        return;
-      }
-      sendStatus(ctx, 404, `the server could not find the requested resource ${ctx.path.slice(0, 200)}`);
-    });
-  const server = new TlsServer(app.callback(), {
-    certFile: config.METRICS_TLS_CERT_FILE,
-    keyFile: config.METRICS_TLS_KEY_FILE,
-    reloadIntervalMs: config.METRICS_TLS_RELOAD_MS,
-    logger,
-  });
-  return { collector, ops, api: { app, server, authConfig } };
-}
-
-// Anything unexpected is a Kubernetes Status 500 with no detail (the detail goes to the log).
-function kubernetesErrors(logger: Logger) {
-  return async function kubernetesErrors(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      logger.error({ err, path: ctx.path }, 'external metrics API: request failed');
-      sendStatus(ctx, 500, 'internal error');
-    }
-  };
+  // Loaded only when enabled: the Kubernetes client is most of this service's code.
+  const external = await import('./external-metrics/external-metrics-server.ts');
+  const api = external.createExternalMetricsApi({ config, collector, logger, kubeConfig: deps.kubeConfig });
+  return { collector, ops, api };
 }

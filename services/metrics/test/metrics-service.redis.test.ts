@@ -43,7 +43,7 @@ describe('metrics service ops listener', () => {
     redis.on('error', () => undefined);
     // A producer connection queues nothing while it connects: the test's own writes wait for it.
     if (redis.status !== 'ready') await once(redis, 'ready');
-    service = createMetricsService({
+    service = await createMetricsService({
       config,
       redis,
       logger: createLogger({ service: 'metrics-test', level: 'silent' }),

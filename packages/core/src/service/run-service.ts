@@ -4,7 +4,7 @@ import { ConfigError } from '../errors/config-error.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { SecretRedactor } from '../redact.ts';
 import { useTraceRedactor } from '../tracing/span-redactor.ts';
-import { stopTracing } from '../tracing/start-tracing.ts';
+import { stopTracing } from '../tracing/tracing-state.ts';
 
 /** What {@link ServiceDefinition.start} receives. */
 export interface ServiceContext<C, P> {
@@ -40,9 +40,10 @@ export interface ServiceDefinition<S extends CommonEnv & z.ZodRawShape, P> {
   env: S;
   /**
    * Further checks and loading that need the config (e.g. the bots file). Throw a
-   * {@link ConfigError} to refuse to start with one line per problem.
+   * {@link ConfigError} to refuse to start with one line per problem. May load what only an
+   * enabled feature needs (`await import(…)`), so a feature that is off loads nothing.
    */
-  prepare(config: z.output<z.ZodObject<S>>): P;
+  prepare(config: z.output<z.ZodObject<S>>): P | Promise<P>;
   /** Secret values beyond the secret env vars and the Redis password (e.g. tokens of the bots file). */
   secrets?(prepared: P): Iterable<string | undefined>;
   /** Warnings worth a line at start-up (a missing optional credential and what it disables). */
@@ -93,7 +94,7 @@ export async function runService<S extends CommonEnv & z.ZodRawShape, P>(
   let prepared: P;
   try {
     config = loadConfig(def.env, opts.env ?? process.env);
-    prepared = def.prepare(config);
+    prepared = await def.prepare(config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // One line per problem, so an operator fixes them all in one go; secret values are never quoted.

@@ -1,8 +1,8 @@
 // The tracing bootstrap, loaded before anything else: `node --import @telegram-receiver/core/register
-// services/<name>/src/main.ts`. The ESM hook lets the instrumentations patch modules the service
-// imports afterwards; without an OTLP endpoint nothing is started (see start-tracing.ts).
+// services/<name>/src/main.ts` (built: `services/<name>/dist/main.js`). The ESM hook lets the
+// instrumentations patch modules the service imports afterwards; without an OTLP endpoint nothing
+// is started and the OpenTelemetry SDK is not even loaded (see start-tracing.ts).
 import { register } from 'node:module';
-import { startTracing } from './start-tracing.ts';
 
 if (
   process.env.OTEL_SDK_DISABLED !== 'true' &&
@@ -13,5 +13,6 @@ if (
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
     data: { include: ['ioredis', 'koa', 'undici'] },
   });
+  const { startTracing } = await import('./start-tracing.ts');
   startTracing(process.env);
 }

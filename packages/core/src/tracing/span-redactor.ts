@@ -1,18 +1,17 @@
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { SecretRedactor } from '../redact.ts';
+import { tracingState } from './tracing-state.ts';
 
 /**
  * The secret values spans must never carry. Bot tokens are caught by shape wherever they appear
  * (`/bot<token>/` in `url.full`, `http.target`, span names, error messages); the values of the
  * secret env vars are added by the tracing bootstrap, and those of the bots file by `runService`.
  */
-let redactor = new SecretRedactor([]);
-const known = new Set<string>();
-
 /** Add secret values to hide from every span from now on. */
 export function addTraceSecrets(secrets: Iterable<string | undefined>): void {
-  for (const s of secrets) if (typeof s === 'string') known.add(s);
-  redactor = new SecretRedactor(known);
+  const state = tracingState();
+  for (const s of secrets) if (typeof s === 'string') state.known.add(s);
+  state.redactor = new SecretRedactor(state.known);
 }
 
 /**
@@ -20,13 +19,14 @@ export function addTraceSecrets(secrets: Iterable<string | undefined>): void {
  * knows every secret of the process, including those a bots-file reload adds later).
  */
 export function useTraceRedactor(shared: SecretRedactor): void {
-  redactor = shared;
+  tracingState().redactor = shared;
 }
 
 function redactAttributes(
   attributes: Record<string, unknown>,
   set: (key: string, value: string) => void,
 ): void {
+  const { redactor } = tracingState();
   for (const [key, value] of Object.entries(attributes)) {
     if (typeof value === 'string') {
       const clean = redactor.redact(value);
@@ -45,6 +45,7 @@ export class SpanRedactor implements SpanProcessor {
   onStart(): void {}
 
   onEnding(span: Span): void {
+    const { redactor } = tracingState();
     const name = redactor.redact(span.name);
     if (name !== span.name) span.updateName(name);
     redactAttributes(span.attributes, (key, value) => span.setAttribute(key, value));

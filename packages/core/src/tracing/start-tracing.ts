@@ -1,4 +1,4 @@
-import { trace, type Tracer } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
@@ -9,25 +9,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { SECRET_ENV_VARS } from '../config.ts';
 import { SpanRedactor, addTraceSecrets } from './span-redactor.ts';
-
-/** The tracer of this project's own spans (the instrumentations have theirs). */
-export const TRACER = 'telegram-receiver';
-
-let sdk: NodeSDK | undefined;
-let tracer: Tracer | undefined;
-
-/** Whether {@link startTracing} started the SDK (an endpoint is set and the SDK is not disabled). */
-export function tracingEnabled(): boolean {
-  return sdk !== undefined;
-}
-
-/**
- * The tracer of this project's spans while tracing runs, else undefined. Looked up once per start:
- * the API's lookup builds a key on every call, and this runs on every webhook request.
- */
-export function projectTracer(): Tracer | undefined {
-  return tracer;
-}
+import { TRACER, tracingState } from './tracing-state.ts';
 
 /** The OTLP exporter `OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL` asks for (it reads the endpoint and headers itself). */
 function exporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter {
@@ -57,7 +39,8 @@ export function startTracing(
     exporter?: SpanExporter;
   } = {},
 ): boolean {
-  if (sdk !== undefined) return true;
+  const state = tracingState();
+  if (state.stop !== undefined) return true;
   if (env.OTEL_SDK_DISABLED === 'true') return false;
   const hasEndpoint = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   if (!hasEndpoint && opts.exporter === undefined) return false;
@@ -67,7 +50,7 @@ export function startTracing(
   if (env.POD_NAME) attributes['k8s.pod.name'] = env.POD_NAME;
   if (env.POD_NAMESPACE) attributes['k8s.namespace.name'] = env.POD_NAMESPACE;
   if (env.SERVICE_VERSION) attributes['service.version'] = env.SERVICE_VERSION;
-  sdk = new NodeSDK({
+  const sdk = new NodeSDK({
     resource: resourceFromAttributes(attributes),
     // Traces only: metrics are prom-client's on the ops port, logs are pino's on stdout. Without
     // these, the SDK would also record the instrumentations' OTel metrics on every request.
@@ -86,14 +69,7 @@ export function startTracing(
     ],
   });
   sdk.start();
-  tracer = trace.getTracer(TRACER);
+  state.tracer = trace.getTracer(TRACER);
+  state.stop = () => sdk.shutdown();
   return true;
-}
-
-/** Export what is buffered and stop (on shutdown; a no-op when tracing is off). */
-export async function stopTracing(): Promise<void> {
-  const running = sdk;
-  sdk = undefined;
-  tracer = undefined;
-  await running?.shutdown();
 }

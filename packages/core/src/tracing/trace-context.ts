@@ -12,7 +12,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { BullMQOtel } from 'bullmq-otel';
-import { TRACER, projectTracer, tracingEnabled } from './start-tracing.ts';
+import { TRACER, projectTracer, tracingEnabled } from './tracing-state.ts';
 
 let telemetry: BullMQOtel | undefined;
 

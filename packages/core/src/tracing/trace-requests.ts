@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ROOT_CONTEXT, SpanStatusCode, propagation } from '@opentelemetry/api';
-import { tracingEnabled } from './start-tracing.ts';
+import { tracingEnabled } from './tracing-state.ts';
 import { inServerSpan } from './trace-context.ts';
 
 /** Probes and scrapes: a span each would drown the traces that matter. */

@@ -2,7 +2,8 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addTraceSecrets } from '../../src/tracing/span-redactor.ts';
-import { startTracing, stopTracing, tracingEnabled } from '../../src/tracing/start-tracing.ts';
+import { startTracing } from '../../src/tracing/start-tracing.ts';
+import { stopTracing, tracingEnabled } from '../../src/tracing/tracing-state.ts';
 
 const TOKEN = '123456789:AAH-redact-me-please-0123456789abcdef';
 const SECRET = 'webhook-secret-value-42';

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTracing, stopTracing } from '../../src/tracing/start-tracing.ts';
+import { startTracing } from '../../src/tracing/start-tracing.ts';
+import { stopTracing } from '../../src/tracing/tracing-state.ts';
 import { traceRequests, type TracedRequestContext } from '../../src/tracing/trace-requests.ts';
 
 const exporter = new InMemorySpanExporter();

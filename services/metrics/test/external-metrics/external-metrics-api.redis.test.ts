@@ -130,7 +130,7 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
     );
     await lanes.append('u', [item('u5', 'chat:2')]);
     await queue.close();
-    service = createMetricsService({
+    service = await createMetricsService({
       config,
       redis,
       logger: createLogger({
