@@ -114,15 +114,29 @@ export class SandboxState {
 
   calls(filter: CallFilter = {}): SandboxCall[] {
     const method = filter.method?.toLowerCase();
+    const recorded = filter.afterSeq === undefined ? this.#calls : this.#callsAfter(filter.afterSeq);
     if (filter.service === undefined && method === undefined && filter.chatId === undefined) {
-      return [...this.#calls];
+      return [...recorded];
     }
-    return this.#calls.filter(
+    return recorded.filter(
       c =>
         (filter.service === undefined || c.service === filter.service) &&
         (method === undefined || c.method.toLowerCase() === method) &&
         (filter.chatId === undefined || c.chatId === filter.chatId),
     );
+  }
+
+  /** The calls with a larger `seq` (binary search: calls are kept in `seq` order). */
+  #callsAfter(seq: number): SandboxCall[] {
+    const calls = this.#calls;
+    let lo = 0;
+    let hi = calls.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (calls[mid]!.seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return calls.slice(lo);
   }
 
   /**

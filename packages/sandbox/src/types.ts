@@ -99,6 +99,8 @@ export interface CallFilter {
   service?: SandboxService;
   method?: string;
   chatId?: number;
+  /** Only calls recorded after this `seq`: a long-running poller fetches each call once. */
+  afterSeq?: number;
 }
 
 /** A running sandbox. */

@@ -480,6 +480,15 @@ describe('calls', () => {
     expect(sandbox.calls()).toHaveLength(0);
   });
 
+  it('should list only the calls after a seq, over the API and over HTTP', async () => {
+    for (const text of ['a', 'b', 'c']) await call(tg('sendMessage'), { json: { chat_id: 13, text } });
+    const [first, second] = sandbox.calls();
+    expect(sandbox.calls({ afterSeq: first!.seq }).map(c => (c.body as { text: string }).text)).toEqual(['b', 'c']);
+    const http = await call(`${sandbox.url}/sandbox/calls?method=sendMessage&after=${second!.seq}`);
+    expect(http.body.calls.map((c: { body: { text: string } }) => c.body.text)).toEqual(['c']);
+    expect((await call(`${sandbox.url}/sandbox/calls?after=-1`)).status).toBe(400);
+  });
+
   it('should never log the bot token', async () => {
     await call(tg('sendMessage'), { json: { chat_id: 1, text: 'x' } });
     await call(`${sandbox.url}/file/bot${TOKEN}/voice/none.oga`);
