@@ -2,7 +2,8 @@
 // each one runs, returns a JSON-able report and its Markdown, and gets a results file
 // bench/results/<name>-<date>.json. Env: BENCH_QUICK=1 (2–3 s phases), BENCH_TARGETS=raw-http,gateway,
 // BENCH_BASELINE_DIR=<checkout> (e2e: that version's gateway + worker measured in the same run),
-// BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64.
+// BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64. Soak: SOAK_MINUTES,
+// SOAK_RATE, SOAK_WORKERS, SOAK_SNAPSHOTS (see bench/lib/soak-env.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';
@@ -11,6 +12,8 @@ import { runIngest } from './ingest.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
 import { machineFacts } from './lib/machine.ts';
+import { soakOptionsFromEnv } from './lib/soak-env.ts';
+import { runSoak, soakMarkdown } from './soak.ts';
 
 /** A benchmark run.ts can run: the extension point for the end-to-end benchmark. */
 export interface Benchmark {
@@ -47,6 +50,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
         baselineDir: env.BENCH_BASELINE_DIR,
       });
       return { report, markdown: e2eMarkdown(report) };
+    },
+  },
+  soak: {
+    describe: 'the whole stack at a steady open-loop rate: RSS, heap, event-loop p99 per process over time',
+    async run({ log, quick, env }) {
+      const report = await runSoak({ ...soakOptionsFromEnv(env, quick), log });
+      return { report, markdown: soakMarkdown(report) };
     },
   },
   idle: {

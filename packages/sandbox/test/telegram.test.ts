@@ -480,13 +480,18 @@ describe('calls', () => {
     expect(sandbox.calls()).toHaveLength(0);
   });
 
-  it('should list only the calls after a seq, over the API and over HTTP', async () => {
-    for (const text of ['a', 'b', 'c']) await call(tg('sendMessage'), { json: { chat_id: 13, text } });
-    const [first, second] = sandbox.calls();
-    expect(sandbox.calls({ afterSeq: first!.seq }).map(c => (c.body as { text: string }).text)).toEqual(['b', 'c']);
-    const http = await call(`${sandbox.url}/sandbox/calls?method=sendMessage&after=${second!.seq}`);
-    expect(http.body.calls.map((c: { body: { text: string } }) => c.body.text)).toEqual(['c']);
-    expect((await call(`${sandbox.url}/sandbox/calls?after=-1`)).status).toBe(400);
+  it('should list only the calls recorded since a cursor, over the API and over HTTP', async () => {
+    await call(tg('sendMessage'), { json: { chat_id: 13, text: 'a' } });
+    const first = await call(`${sandbox.url}/sandbox/calls?method=sendMessage`);
+    for (const text of ['b', 'c']) await call(tg('sendMessage'), { json: { chat_id: 13, text } });
+    const text = (c: { body: unknown }) => (c.body as { text: string }).text;
+    expect(sandbox.calls({ recordedAfter: first.body.recorded }).map(text)).toEqual(['b', 'c']);
+    const next = await call(
+      `${sandbox.url}/sandbox/calls?method=sendMessage&recorded_after=${first.body.recorded + 1}`,
+    );
+    expect(next.body.calls.map(text)).toEqual(['c']);
+    expect(next.body.recorded).toBe(first.body.recorded + 2);
+    expect((await call(`${sandbox.url}/sandbox/calls?recorded_after=-1`)).status).toBe(400);
   });
 
   it('should never log the bot token', async () => {
