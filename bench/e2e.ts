@@ -151,7 +151,7 @@ export interface Target {
   url: string;
   pids: Pids;
   /** Our services only: each process with its ops listener (/metrics), and the queue prefix they share. */
-  services?: { name: string; pid: number; opsUrl: string }[];
+  services?: { name: string; pid: number; opsUrl: string; tail: () => string }[];
   queuePrefix?: string;
   stop(): Promise<void>;
 }
@@ -196,7 +196,7 @@ export async function startOurs(
   const gatewayOps = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const queuePrefix = `{${randomName('bench')}}`;
-  const services: { name: string; pid: number; opsUrl: string }[] = [];
+  const services: NonNullable<Target['services']> = [];
   const shared = {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
@@ -225,7 +225,12 @@ export async function startOurs(
       },
     });
     started.push(gateway);
-    services.push({ name: 'gateway', pid: gateway.pid, opsUrl: `http://127.0.0.1:${gatewayOps}` });
+    services.push({
+      name: 'gateway',
+      pid: gateway.pid,
+      opsUrl: `http://127.0.0.1:${gatewayOps}`,
+      tail: gateway.tail,
+    });
     for (let n = 0; n < workers; n++) {
       const workerOps = await freePort();
       const worker = await startServer({
@@ -247,6 +252,7 @@ export async function startOurs(
         name: workers === 1 ? 'worker' : `worker-${n + 1}`,
         pid: worker.pid,
         opsUrl: `http://127.0.0.1:${workerOps}`,
+        tail: worker.tail,
       });
     }
     return {

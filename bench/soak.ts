@@ -12,6 +12,7 @@ import { leastSquares } from './lib/least-squares.ts';
 import type { LoadResult } from './lib/load.ts';
 import { readProcesses, type WatchedProcess } from './lib/process-sampler.ts';
 import { linePlotPng } from './lib/png-plot.ts';
+import { InspectorSession } from './lib/inspector-session.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer, type ServerProcess } from './lib/server-process.ts';
 
@@ -38,6 +39,11 @@ export interface SoakOptions {
   snapshotDir?: string | undefined;
   /** Where the PNG plot of the samples goes; undefined = none. @defaultValue undefined */
   plotFile?: string | undefined;
+  /**
+   * Time between two forced full collections in every service (over the inspector), each followed by
+   * a read of the heap still in use: the floor the slope is judged on. @defaultValue durationMs / 30, within 5–60 s
+   */
+  fullGcIntervalMs?: number;
   /** Longest wait for the last reply after the load stops. @defaultValue 60000 */
   drainTimeoutMs?: number;
   log?: (line: string) => void;
@@ -51,6 +57,8 @@ export interface ProcessSeries {
   rssMb: (number | null)[];
   heapUsedMb: (number | null)[];
   eventLoopP99Ms: (number | null)[];
+  /** Services: heap in use right after a forced full collection, at `atS` seconds. */
+  heapAfterFullGc: { atS: number; mb: number }[];
 }
 
 /** Growth per hour after the warm-up (least squares), and the level it grew from. */
@@ -59,11 +67,12 @@ export interface ProcessTrend {
   rssMbPerHour: number | null;
   /** Over every sample (young-generation sawtooth included). */
   heapMbPerHour: number | null;
-  /** Over the minimum of each minute: the heap right after a collection, what stays alive. */
+  /** Over the forced full collections: what stays alive (the judged figure). */
   heapFloorMbPerHour: number | null;
   eventLoopP99MsPerHour: number | null;
   rssMb: { first: number | null; last: number | null; max: number | null };
   heapUsedMb: { median: number | null; max: number | null };
+  heapAfterFullGcMb: { first: number | null; last: number | null };
   eventLoopP99Ms: { median: number | null; max: number | null };
 }
 
@@ -74,12 +83,14 @@ export interface SoakReport {
   workers: number;
   chats: number;
   load: Omit<LoadResult, 'timeline'>;
-  /** Every update sent must reach cursor-runner once and get exactly one reply (sendMessage). */
+  /** Every update the gateway accepted must reach cursor-runner once and get exactly one reply (sendMessage). */
   updates: {
     sent: number;
+    /** Answered 2xx by the gateway (the rest: Telegram would send them again). */
+    accepted: number;
     forwarded: number;
     replied: number;
-    /** Sent updates with no cursor-runner call or no reply. */
+    /** Accepted updates with no cursor-runner call or no reply. */
     lost: number;
     /** Extra cursor-runner calls or replies for an update already served. */
     duplicated: number;
@@ -95,6 +106,8 @@ export interface SoakReport {
   redisUsedMemoryMbPerHour: number | null;
   /** Seconds (since the load start) at which heap snapshots were requested; samples just after are left out of the slopes. */
   snapshotsAtS: number[];
+  /** Seconds at which full collections were forced; the sample just after is left out. */
+  fullGcsAtS: number[];
   snapshots: { process: string; files: string[] }[];
   plotFile: string | null;
 }
@@ -102,6 +115,8 @@ export interface SoakReport {
 const HOUR_S = 3600;
 /** A heap snapshot stops the process for seconds: its samples say nothing about the steady state. */
 const AFTER_SNAPSHOT_S = 30;
+/** A forced full collection stops the process for tens of ms: the next sample's event-loop p99 shows it. */
+const AFTER_FULL_GC_S = 2;
 
 const median = (values: (number | null)[]): number | null => {
   const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
@@ -206,8 +221,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const expected = Math.ceil((rate * opts.durationMs) / 1000) + 1;
   const snapshotDir = opts.snapshotDir;
   if (snapshotDir !== undefined) await mkdir(snapshotDir, { recursive: true });
-  const nodeArgs =
-    snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`];
+  const nodeArgs = [
+    '--inspect=127.0.0.1:0',
+    ...(snapshotDir === undefined
+      ? []
+      : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`]),
+  ];
+  const sessions: InspectorSession[] = [];
 
   log(`start redis, sandbox (callbacks on), gateway, ${workers} worker(s), metrics service`);
   const gatewayPort = await freePort();
@@ -232,10 +252,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         OPS_PORT: String(metricsOps),
       },
     });
-    const services: WatchedProcess[] = [
+    const services: (WatchedProcess & { tail: () => string })[] = [
       ...(ours.services ?? []),
-      { name: 'metrics', pid: metrics.pid, opsUrl: `http://127.0.0.1:${metricsOps}` },
+      { name: 'metrics', pid: metrics.pid, opsUrl: `http://127.0.0.1:${metricsOps}`, tail: metrics.tail },
     ];
+    for (const s of services) {
+      const url = InspectorSession.urlIn(s.tail());
+      if (url === undefined) throw new Error(`${s.name} printed no inspector URL:\n${s.tail()}`);
+      sessions.push(await InspectorSession.connect(url));
+    }
     const watched: WatchedProcess[] = [
       ...services,
       { name: 'sandbox', pid: base.sandbox.pid },
@@ -247,6 +272,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       rssMb: [],
       heapUsedMb: [],
       eventLoopP99Ms: [],
+      heapAfterFullGc: [],
     }));
     const report: Omit<SoakReport, 'load' | 'updates' | 'trends' | 'redisUsedMemoryMbPerHour'> = {
       rate,
@@ -259,6 +285,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       redisUsedMemoryMb: [],
       processes: series,
       snapshotsAtS: [],
+      fullGcsAtS: [],
       snapshots: [],
       plotFile: opts.plotFile ?? null,
     };
@@ -300,6 +327,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         await sleep(loadDone ? 250 : 2000);
       }
     })();
+    const gcEveryMs = opts.fullGcIntervalMs ?? Math.min(60_000, Math.max(5000, opts.durationMs / 30));
+    const fullGcs = (async () => {
+      for (let k = 1; !loadDone; k++) {
+        await sleep(Math.max(0, startedAt + k * gcEveryMs - Date.now()));
+        if (loadDone) break;
+        const atS = (Date.now() - startedAt) / 1000;
+        report.fullGcsAtS.push(atS);
+        for (const [i, session] of sessions.entries()) {
+          const mb = await session.heapAfterFullGcMb().catch(() => null);
+          if (mb !== null) series[i]!.heapAfterFullGc.push({ atS, mb });
+        }
+      }
+    })();
     const snapshotsDone = (async () => {
       if (snapshotDir === undefined) return;
       for (const atMs of [warmUpMs, Math.round(opts.durationMs * 0.95)]) {
@@ -321,9 +361,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       firstUpdateId: 300_000_000,
       chats,
       promptSuffix: ' [[delay:0]]',
+      recordFailures: true,
     });
     loadDone = true;
     await snapshotsDone;
+    await fullGcs;
     log(`  load done: ${result.ok}/${result.sent} answered 200; draining`);
     await waitFor(
       () =>
@@ -341,9 +383,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
     const fwd = forwarded.tally(result.sent);
     const rep = replied.tally(result.sent);
-    const lost = new Set<number>();
+    const notAccepted = new Set(result.failedIndices);
+    let lost = 0;
     for (let i = 0; i < result.sent; i++) {
-      if (forwarded.counts[i] === 0 || replied.counts[i] === 0) lost.add(i);
+      if (!notAccepted.has(i) && (forwarded.counts[i] === 0 || replied.counts[i] === 0)) lost++;
     }
     if (snapshotDir !== undefined) {
       for (const s of services) {
@@ -357,18 +400,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         report.snapshots.push({ process: s.name, files: named });
       }
     }
-    const { timeline: _timeline, ...load } = result;
+    const { timeline: _timeline, failedIndices: _failed, ...load } = result;
     const full: SoakReport = {
       ...report,
       load,
       updates: {
         sent: result.sent,
+        accepted: result.ok,
         forwarded: fwd.served,
         replied: rep.served,
-        lost: lost.size,
+        lost,
         duplicated: fwd.extra + rep.extra,
       },
-      trends: series.map(s => trendOf(s, report.sampleAtS, warmUpMs / 1000, report.snapshotsAtS)),
+      trends: series.map(s => trendOf(s, report.sampleAtS, warmUpMs / 1000, disturbances(report))),
       redisUsedMemoryMbPerHour: slopePerHour(report.sampleAtS, report.redisUsedMemoryMb, warmUpMs / 1000, []),
     };
     if (opts.plotFile !== undefined) {
@@ -377,6 +421,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     }
     return full;
   } finally {
+    for (const session of sessions) session.close();
     await generator.close();
     await metrics?.stop();
     await stopOurs?.();
@@ -386,55 +431,50 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   }
 }
 
-/** Samples after the warm-up, without the ones a heap snapshot disturbed. */
-function steady(atS: number[], fromS: number, snapshotsAtS: number[]): boolean[] {
-  return atS.map(t => t >= fromS && !snapshotsAtS.some(s => t >= s && t < s + AFTER_SNAPSHOT_S));
+/** Windows whose samples a heap snapshot or a forced collection disturbed: [from, to) in seconds. */
+type Disturbances = [number, number][];
+
+function disturbances(r: Pick<SoakReport, 'snapshotsAtS' | 'fullGcsAtS'>): Disturbances {
+  return [
+    ...r.snapshotsAtS.map((s): [number, number] => [s, s + AFTER_SNAPSHOT_S]),
+    ...r.fullGcsAtS.map((s): [number, number] => [s, s + AFTER_FULL_GC_S]),
+  ];
+}
+
+/** Samples after the warm-up, without the disturbed ones. */
+function steady(atS: number[], fromS: number, disturbed: Disturbances): boolean[] {
+  return atS.map(t => t >= fromS && !disturbed.some(([a, b]) => t >= a && t < b));
 }
 
 function slopePerHour(
   atS: number[],
   ys: (number | null)[],
   fromS: number,
-  snapshotsAtS: number[],
+  disturbed: Disturbances,
 ): number | null {
-  const keep = steady(atS, fromS, snapshotsAtS);
+  const keep = steady(atS, fromS, disturbed);
   const fit = leastSquares(atS.map((x, i) => ({ x, y: keep[i] ? (ys[i] ?? null) : null })));
   return fit === null ? null : fit.slope * HOUR_S;
 }
 
-/** The minimum of each minute after the warm-up: the heap left after the last collection. */
-function floorPerMinute(
-  atS: number[],
-  ys: (number | null)[],
-  keep: boolean[],
-): { x: number; y: number | null }[] {
-  const minutes = new Map<number, { x: number; y: number }>();
-  atS.forEach((t, i) => {
-    const y = ys[i];
-    if (!keep[i] || y === null || y === undefined) return;
-    const m = Math.floor(t / 60);
-    const cur = minutes.get(m);
-    if (cur === undefined || y < cur.y) minutes.set(m, { x: t, y });
-  });
-  return [...minutes.values()];
-}
-
-function trendOf(s: ProcessSeries, atS: number[], fromS: number, snapshotsAtS: number[]): ProcessTrend {
-  const keep = steady(atS, fromS, snapshotsAtS);
+function trendOf(s: ProcessSeries, atS: number[], fromS: number, disturbed: Disturbances): ProcessTrend {
+  const keep = steady(atS, fromS, disturbed);
   const after = <T>(values: T[]) => values.filter((_, i) => keep[i]);
-  const floor = s.service ? leastSquares(floorPerMinute(atS, s.heapUsedMb, keep)) : null;
+  const floors = s.heapAfterFullGc.filter(p => p.atS >= fromS);
+  const floor = leastSquares(floors.map(p => ({ x: p.atS, y: p.mb })));
   return {
     name: s.name,
-    rssMbPerHour: slopePerHour(atS, s.rssMb, fromS, snapshotsAtS),
-    heapMbPerHour: s.service ? slopePerHour(atS, s.heapUsedMb, fromS, snapshotsAtS) : null,
+    rssMbPerHour: slopePerHour(atS, s.rssMb, fromS, disturbed),
+    heapMbPerHour: s.service ? slopePerHour(atS, s.heapUsedMb, fromS, disturbed) : null,
     heapFloorMbPerHour: floor === null ? null : floor.slope * HOUR_S,
-    eventLoopP99MsPerHour: s.service ? slopePerHour(atS, s.eventLoopP99Ms, fromS, snapshotsAtS) : null,
+    eventLoopP99MsPerHour: s.service ? slopePerHour(atS, s.eventLoopP99Ms, fromS, disturbed) : null,
     rssMb: {
       first: after(s.rssMb).find(v => v !== null) ?? null,
       last: after(s.rssMb).findLast(v => v !== null) ?? null,
       max: max(after(s.rssMb)),
     },
     heapUsedMb: { median: median(after(s.heapUsedMb)), max: max(after(s.heapUsedMb)) },
+    heapAfterFullGcMb: { first: floors[0]?.mb ?? null, last: floors.at(-1)?.mb ?? null },
     eventLoopP99Ms: { median: median(after(s.eventLoopP99Ms)), max: max(after(s.eventLoopP99Ms)) },
   };
 }
@@ -464,6 +504,12 @@ function soakPlot(r: SoakReport): Buffer {
         ),
       },
       {
+        title: 'Heap in use after a forced full GC (MB)',
+        series: r.processes
+          .filter(p => p.service)
+          .map(p => ({ name: p.name, points: p.heapAfterFullGc.map(g => ({ x: g.atS / 60, y: g.mb })) })),
+      },
+      {
         title: 'Event-loop delay p99 per second (ms)',
         series: lines(
           p => p.eventLoopP99Ms,
@@ -486,13 +532,14 @@ export function soakMarkdown(r: SoakReport): string {
   const lines = [
     `Soak: ${r.rate} updates/s (open loop, ${r.chats.toLocaleString('en-US')} chats, every prompt answered by a cursor-runner callback and a reply) for ${(r.durationMs / 60_000).toFixed(1)} min, ${r.workers} worker(s); slopes after the ${(r.warmUpMs / 60_000).toFixed(1)}-min warm-up. Machine load average ${f(load, 2)} (mean of the samples; max ${f(max(r.loadAverage), 2)}).`,
     '',
-    '| process | RSS MB after warm-up → end (max) | RSS MB/h | heap used MB median (max) | heap MB/h (all samples) | heap floor MB/h (per-minute minima) | event-loop p99 ms median (max) | event-loop p99 ms/h |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| process | RSS MB after warm-up → end (max) | RSS MB/h | heap used MB median (max) | heap used MB/h (every sample) | heap after full GC MB, first → last | heap after full GC MB/h | event-loop p99 ms median (max) | event-loop p99 ms/h |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const t of r.trends) {
     lines.push(
       `| ${t.name} | ${f(t.rssMb.first)} → ${f(t.rssMb.last)} (${f(t.rssMb.max)}) | ${sign(t.rssMbPerHour)} | ` +
-        `${f(t.heapUsedMb.median)} (${f(t.heapUsedMb.max)}) | ${sign(t.heapMbPerHour)} | ${sign(t.heapFloorMbPerHour)} | ` +
+        `${f(t.heapUsedMb.median)} (${f(t.heapUsedMb.max)}) | ${sign(t.heapMbPerHour)} | ` +
+        `${f(t.heapAfterFullGcMb.first, 2)} → ${f(t.heapAfterFullGcMb.last, 2)} | ${sign(t.heapFloorMbPerHour)} | ` +
         `${f(t.eventLoopP99Ms.median, 2)} (${f(t.eventLoopP99Ms.max, 1)}) | ${sign(t.eventLoopP99MsPerHour)} |`,
     );
   }
@@ -501,7 +548,7 @@ export function soakMarkdown(r: SoakReport): string {
   lines.push(
     '',
     `Updates: ${u.sent.toLocaleString('en-US')} sent (${okPct.toFixed(okPct === 100 ? 0 : 3)} % answered 200, latency p99 ${f(r.load.latency.p99)} ms, errors ${JSON.stringify(r.load.errors)}), ` +
-      `${u.forwarded.toLocaleString('en-US')} reached cursor-runner, ${u.replied.toLocaleString('en-US')} got their reply; **lost ${u.lost}, duplicated ${u.duplicated}**. ` +
+      `${u.forwarded.toLocaleString('en-US')} reached cursor-runner, ${u.replied.toLocaleString('en-US')} got their reply; **lost ${u.lost}** (accepted but never forwarded or answered; updates not accepted are Telegram's to send again), **duplicated ${u.duplicated}**. ` +
       `Redis used_memory ${sign(r.redisUsedMemoryMbPerHour)} MB/h.`,
   );
   const heap = r.trends.filter(t => t.heapFloorMbPerHour !== null);
@@ -519,7 +566,7 @@ export function soakMarkdown(r: SoakReport): string {
     '',
     `| must show | met |`,
     '| --- | --- |',
-    `| heap floor slope of every service within ±${HEAP_MB_PER_HOUR} MB/h | ${flat ? 'yes' : '**no**'} |`,
+    `| heap after a full GC of every service: slope within ±${HEAP_MB_PER_HOUR} MB/h | ${flat ? 'yes' : '**no**'} |`,
     `| no growth in event-loop p99 (slope ≤ 0, or its rise over the run < 10 % of the median) | ${eld ? 'yes' : '**no**'} |`,
     `| 0 lost, 0 duplicated | ${u.lost === 0 && u.duplicated === 0 ? 'yes' : '**no**'} |`,
   );
