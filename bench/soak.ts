@@ -372,8 +372,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         forwarded.tally(result.sent).served >= result.ok && replied.tally(result.sent).served >= result.ok,
       { timeoutMs: opts.drainTimeoutMs ?? 60_000, intervalMs: 250 },
     ).catch(() => undefined);
-    // One more full poll: duplicates that arrive after the last reply still count.
-    await sleep(2000);
+    // One more poll a moment later: duplicates that arrive after the last reply still count.
+    await sleep(Math.min(2000, Math.max(250, opts.durationMs / 20)));
     polling = false;
     await poller;
     await forwarded.poll(base.sandboxUrl);
