@@ -221,6 +221,9 @@ export async function startOurs(
         HOST: '127.0.0.1',
         PORT: String(gatewayPort),
         OPS_PORT: String(gatewayOps),
+        // A free port, not the default 9201: two runs at once (a soak and a test) must not collide.
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: String(await freePort()),
         MAX_BACKLOG: '1000000000',
       },
     });

@@ -46,6 +46,8 @@ export interface SoakOptions {
   fullGcIntervalMs?: number;
   /** Longest wait for the last reply after the load stops. @defaultValue 60000 */
   drainTimeoutMs?: number;
+  /** Called after the drain, while every process still runs (a test scrapes the services here). */
+  beforeStop?: (services: WatchedProcess[]) => Promise<void>;
   log?: (line: string) => void;
 }
 
@@ -380,6 +382,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     await replied.poll(base.sandboxUrl);
     sampling = false;
     await sampler;
+    await opts.beforeStop?.(services);
 
     const fwd = forwarded.tally(result.sent);
     const rep = replied.tally(result.sent);

@@ -33,15 +33,20 @@ export class InspectorSession {
     return /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(output)?.[1];
   }
 
-  static async connect(url: string): Promise<InspectorSession> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      ws.addEventListener('open', () => resolve(), { once: true });
-      ws.addEventListener('error', () => reject(new Error(`cannot connect to the inspector at ${url}`)), {
-        once: true,
+  /** Connect, trying a few times: a child still starting up may not accept the first attempt. */
+  static async connect(url: string, attempts = 5): Promise<InspectorSession> {
+    for (let n = 1; ; n++) {
+      const ws = new WebSocket(url);
+      const why = await new Promise<string | undefined>(resolve => {
+        ws.addEventListener('open', () => resolve(undefined), { once: true });
+        ws.addEventListener('error', e => resolve(String((e as { message?: unknown }).message ?? e.type)), {
+          once: true,
+        });
       });
-    });
-    return new InspectorSession(ws);
+      if (why === undefined) return new InspectorSession(ws);
+      if (n >= attempts) throw new Error(`cannot connect to the inspector at ${url}: ${why}`);
+      await new Promise(resolve => setTimeout(resolve, 200 * n));
+    }
   }
 
   async send(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
