@@ -77,8 +77,9 @@ describe('runSoak', () => {
         set.add(key);
         seriesPerFamily.set(family(name), set);
       }
-      for (const [name, sets] of seriesPerFamily)
-        {expect(sets.size, `${service} ${name}`).toBeLessThanOrEqual(40);}
+      for (const [name, sets] of seriesPerFamily) {
+        expect(sets.size, `${service} ${name}`).toBeLessThanOrEqual(40);
+      }
     }
   });
 });
