@@ -49,6 +49,7 @@ describe('runSoak', () => {
     }
     expect(report.updates.sent).toBe(200);
     expect(report.updates.accepted).toBe(report.load.ok);
+    expect(report.updates.drained).toBe(true);
     expect(report.updates.lost).toBe(0);
     expect(report.updates.duplicated).toBe(0);
     expect(report.updates.replied).toBe(report.updates.accepted);
