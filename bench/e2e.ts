@@ -102,7 +102,8 @@ export interface E2eReport {
 
 const BOT_MESSAGES_PER_SECOND = 1000;
 
-interface SandboxCall {
+/** A call the sandbox recorded, as far as the benchmarks read it. */
+export interface SandboxCall {
   at: number;
   body: { prompt?: unknown; text?: unknown };
   status: number;
@@ -124,7 +125,7 @@ async function clearCalls(sandboxUrl: string): Promise<void> {
 }
 
 /** The request index `i` the load generator wrote into the message text (`… #i`), in the prompt or its reply. */
-function indexOf(call: SandboxCall): number | undefined {
+export function indexOf(call: SandboxCall): number | undefined {
   const text = call.body.prompt ?? call.body.text;
   const m = typeof text === 'string' ? /#(\d+)\b/.exec(text) : null;
   return m ? Number(m[1]) : undefined;
@@ -149,6 +150,9 @@ export interface Base {
 export interface Target {
   url: string;
   pids: Pids;
+  /** Our services only: each process with its ops listener (/metrics), and the queue prefix they share. */
+  services?: { name: string; pid: number; opsUrl: string; tail: () => string }[];
+  queuePrefix?: string;
   stop(): Promise<void>;
 }
 
@@ -186,14 +190,18 @@ export async function startOurs(
   workers = 1,
   workerConcurrency = 32,
   entries: { gateway: string; worker: string } = E2E_ENTRIES,
+  /** Node options of every service process (the soak's `--heapsnapshot-signal`). */
+  nodeArgs: string[] = [],
 ): Promise<Target> {
   const gatewayOps = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const queuePrefix = `{${randomName('bench')}}`;
+  const services: NonNullable<Target['services']> = [];
   const shared = {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     REDIS_URL: base.redis.url,
-    QUEUE_PREFIX: `{${randomName('bench')}}`,
+    QUEUE_PREFIX: queuePrefix,
     TELEGRAM_BOT_TOKEN: BENCH_BOT_TOKEN,
     TELEGRAM_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
     WEBHOOK_SECRET: CALLBACK_SECRET,
@@ -207,20 +215,31 @@ export async function startOurs(
     const gateway = await startServer({
       entry: entries.gateway,
       port: gatewayPort,
+      nodeArgs,
       env: {
         ...shared,
         HOST: '127.0.0.1',
         PORT: String(gatewayPort),
         OPS_PORT: String(gatewayOps),
+        // A free port, not the default 9201: two runs at once (a soak and a test) must not collide.
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: String(await freePort()),
         MAX_BACKLOG: '1000000000',
       },
     });
     started.push(gateway);
+    services.push({
+      name: 'gateway',
+      pid: gateway.pid,
+      opsUrl: `http://127.0.0.1:${gatewayOps}`,
+      tail: gateway.tail,
+    });
     for (let n = 0; n < workers; n++) {
       const workerOps = await freePort();
       const worker = await startServer({
         entry: entries.worker,
         port: workerOps,
+        nodeArgs,
         env: {
           ...shared,
           OPS_PORT: String(workerOps),
@@ -232,9 +251,17 @@ export async function startOurs(
         },
       });
       started.push(worker);
+      services.push({
+        name: workers === 1 ? 'worker' : `worker-${n + 1}`,
+        pid: worker.pid,
+        opsUrl: `http://127.0.0.1:${workerOps}`,
+        tail: worker.tail,
+      });
     }
     return {
       url: gatewayUrl,
+      services,
+      queuePrefix,
       pids: {
         gateway: gateway.pid,
         worker: started[1]!.pid,

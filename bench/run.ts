@@ -4,6 +4,7 @@
 // BENCH_BASELINE_DIR=<checkout> (e2e: that version's gateway + worker measured in the same run),
 // BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64,
 // BENCH_CPU_PROF=<dir> (ingest: a V8 CPU profile of each gateway, written there when it stops).
+// Soak: SOAK_MINUTES, SOAK_RATE, SOAK_WORKERS, SOAK_SNAPSHOTS (see bench/lib/soak-env.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';
@@ -13,6 +14,8 @@ import { memoryMarkdown, runMemory } from './memory.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
 import { machineFacts } from './lib/machine.ts';
+import { soakOptionsFromEnv } from './lib/soak-env.ts';
+import { runSoak, soakMarkdown } from './soak.ts';
 
 /** A benchmark run.ts can run: the extension point for the end-to-end benchmark. */
 export interface Benchmark {
@@ -59,6 +62,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
         baselineDir: env.BENCH_BASELINE_DIR,
       });
       return { report, markdown: e2eMarkdown(report) };
+    },
+  },
+  soak: {
+    describe: 'the whole stack at a steady open-loop rate: RSS, heap, event-loop p99 per process over time',
+    async run({ log, quick, env }) {
+      const report = await runSoak({ ...soakOptionsFromEnv(env, quick), log });
+      return { report, markdown: soakMarkdown(report) };
     },
   },
   idle: {

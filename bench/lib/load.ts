@@ -12,7 +12,7 @@ export interface LoadCommon {
   path?: string;
   /** Extra request headers, e.g. `X-Telegram-Bot-Api-Secret-Token`. */
   headers?: Record<string, string>;
-  /** How long the phase sends, in ms (1 ms – 10 min). */
+  /** How long the phase sends, in ms (1 ms – 2 h: the soak sends for 30 min). */
   durationMs: number;
   /** update_id of the first request; request `i` carries `firstUpdateId + i`. */
   firstUpdateId: number;
@@ -22,6 +22,8 @@ export interface LoadCommon {
   promptSuffix?: string;
   /** Give up on one request after this long (counted as an error). @defaultValue 10000 */
   requestTimeoutMs?: number;
+  /** List the requests not answered 2xx in the result (`failedIndices`). @defaultValue false */
+  recordFailures?: boolean;
 }
 
 /** Open loop: requests leave at fixed arrival times whatever the server does. */
@@ -88,9 +90,11 @@ export interface LoadResult {
   timeline: { atMs: number; ok: number; meanMs: number; maxMs: number }[];
   /** CPU seconds the generator process used for this phase. */
   generatorCpuSeconds: number;
+  /** With `recordFailures`: the request indices not answered 2xx (Telegram would send these again). */
+  failedIndices?: number[];
 }
 
-const MAX_DURATION_MS = 10 * 60_000;
+const MAX_DURATION_MS = 2 * 60 * 60_000;
 const TIMELINE_BUCKET_MS = 500;
 
 /** Refuse anything but the loopback address, so a mistyped URL never load-tests someone else. */
@@ -145,7 +149,13 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
   const buckets: { ok: number; sum: number; max: number }[] = [];
   const lag = new LatencyRecorder();
   const errors: Record<string, number> = {};
-  const fail = (kind: string) => (errors[kind] = (errors[kind] ?? 0) + 1);
+  const failed: number[] = [];
+  /** With `recordFailures`: requests not answered yet (failed if still there at the end). */
+  const inFlight = new Set<number>();
+  const fail = (kind: string, i: number) => {
+    errors[kind] = (errors[kind] ?? 0) + 1;
+    if (opts.recordFailures) failed.push(i);
+  };
   let sent = 0;
   let ok = 0;
   let pending = 0;
@@ -157,6 +167,7 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
   const send = async (i: number, from: number): Promise<void> => {
     sent++;
     pending++;
+    if (opts.recordFailures) inFlight.add(i);
     try {
       const res = await pool.request({ path, method: 'POST', headers, body: body(i) });
       await res.body.dump();
@@ -176,14 +187,15 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
         b.sum += now - from;
         b.max = Math.max(b.max, now - from);
       } else {
-        fail(`status:${res.statusCode}`);
+        fail(`status:${res.statusCode}`, i);
       }
     } catch (err) {
       if (!closed) {
         lastAnswer = performance.now();
-        fail(errorKind(err));
+        fail(errorKind(err), i);
       }
     } finally {
+      if (!closed) inFlight.delete(i);
       pending--;
       if (pending === 0) onIdle?.();
     }
@@ -223,7 +235,10 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
     const idle = new Promise<void>(resolve => (onIdle = resolve));
     const drainTimer = sleep(timeout + 1000, 'timeout' as const, { ref: false });
     const outcome = await Promise.race([idle.then(() => 'idle' as const), drainTimer]);
-    if (outcome === 'timeout' && pending > 0) errors.unfinished = pending;
+    if (outcome === 'timeout' && pending > 0) {
+      errors.unfinished = pending;
+      failed.push(...inFlight);
+    }
   }
   closed = true;
   await pool.destroy();
@@ -248,5 +263,6 @@ export async function generateLoad(opts: LoadOptions): Promise<LoadResult> {
       maxMs: b ? Math.round(b.max * 100) / 100 : 0,
     })),
     generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(opts.recordFailures ? { failedIndices: failed } : {}),
   };
 }

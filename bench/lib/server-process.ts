@@ -50,7 +50,8 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {
       if (line === '') continue;
-      if (line.includes('listening')) listening = true;
+      // (not the inspector's "Debugger listening on ws://…", printed before the service starts)
+      if (line.includes('listening') && !line.startsWith('Debugger listening')) listening = true;
       lines.push(line);
       if (lines.length > 40) lines.shift();
     }

@@ -82,6 +82,7 @@ describe('generateLoad', () => {
       durationMs: 300,
       origin: server.origin,
       firstUpdateId: 0,
+      recordFailures: true,
     });
     const failures = Object.values(result.errors).reduce((a, b) => a + b, 0);
     expect(result.sent).toBe(30);
@@ -91,6 +92,8 @@ describe('generateLoad', () => {
     const transport = Object.keys(result.errors).filter(k => !k.startsWith('status:'));
     expect(transport.length).toBeGreaterThan(0);
     expect(result.latency.count).toBe(10);
+    const notOk = Array.from({ length: 30 }, (_, i) => i).filter(i => i % 3 !== 2);
+    expect([...(result.failedIndices ?? [])].sort((a, b) => a - b)).toEqual(notOk);
   });
 
   it('should stop by itself when the server never answers', async () => {
@@ -103,11 +106,13 @@ describe('generateLoad', () => {
       requestTimeoutMs: 300,
       origin: server.origin,
       firstUpdateId: 1,
+      recordFailures: true,
     });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(result.ok).toBe(0);
     expect(result.sent).toBe(4);
     expect(Object.values(result.errors).reduce((a, b) => a + b, 0)).toBe(4);
+    expect([...(result.failedIndices ?? [])].sort()).toEqual([0, 1, 2, 3]);
     expect(result.latency.count).toBe(0);
   });
 
@@ -164,7 +169,7 @@ describe('generateLoad', () => {
       { mode: 'open', rate: Number.NaN, durationMs: 100, origin, firstUpdateId: 1 },
       { mode: 'open', rate: 1e9, durationMs: 100, origin, firstUpdateId: 1 },
       { mode: 'open', rate: 10, durationMs: -1, origin, firstUpdateId: 1 },
-      { mode: 'open', rate: 10, durationMs: 11 * 60_000, origin, firstUpdateId: 1 },
+      { mode: 'open', rate: 10, durationMs: 3 * 60 * 60_000, origin, firstUpdateId: 1 },
       { mode: 'saturate', concurrency: 0, durationMs: 100, origin, firstUpdateId: 1 },
       { mode: 'saturate', concurrency: 1.5, durationMs: 100, origin, firstUpdateId: 1 },
       { mode: 'saturate', concurrency: 1 } as unknown as LoadOptions,

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SecretRedactor, createLogger } from '../src/index.ts';
+import { MAX_REDACTED_SECRETS } from '../src/redact.ts';
 
 describe('SecretRedactor.redact(text)', () => {
   it('should hide bot tokens by shape, inside URLs too', () => {
@@ -12,6 +13,13 @@ describe('SecretRedactor.redact(text)', () => {
   it('should hide known secrets by value, longest first', () => {
     const r = new SecretRedactor(['hook-secret-1', 'hook-secret-12', undefined, 'abc']);
     expect(r.redact('a hook-secret-12 b hook-secret-1 c abc')).toBe('a [REDACTED] b [REDACTED] c abc');
+  });
+
+  it('should keep at most MAX_REDACTED_SECRETS values, dropping those added first', () => {
+    const r = new SecretRedactor(['rotated-away-long-ago']);
+    r.add(Array.from({ length: MAX_REDACTED_SECRETS }, (_, i) => `secret-${i}-xyz`));
+    expect(r.redact('rotated-away-long-ago')).toBe('rotated-away-long-ago');
+    expect(r.redact('secret-0-xyz secret-9999-xyz')).toBe('[REDACTED] [REDACTED]');
   });
 });
 

@@ -68,6 +68,9 @@ export class SandboxState {
   readonly options: ResolvedSandboxOptions;
   #seq = 0;
   #calls: SandboxCall[] = [];
+  /** Calls recorded so far (never reset): the cursor of `recordedAfter`. */
+  #recorded = 0;
+  readonly #recordNo = new WeakMap<SandboxCall, number>();
   /** Recorded calls never change: each one's JSON is made once, when first listed. */
   readonly #json = new WeakMap<SandboxCall, string>();
   #faults: ActiveFault[] = [];
@@ -96,6 +99,7 @@ export class SandboxState {
 
   /** Record a call. Calls stay in `seq` order (arrival), whatever order they finish in. */
   record(call: SandboxCall): void {
+    this.#recordNo.set(call, ++this.#recorded);
     const calls = this.#calls;
     // Calls mostly finish in arrival order: walk back only past the few that overtook this one.
     let at = calls.length;
@@ -107,6 +111,11 @@ export class SandboxState {
     }
   }
 
+  /** How many calls were ever recorded (a `recordedAfter` cursor). */
+  get recordedCount(): number {
+    return this.#recorded;
+  }
+
   /** How many calls are recorded. */
   get callCount(): number {
     return this.#calls.length;
@@ -114,10 +123,13 @@ export class SandboxState {
 
   calls(filter: CallFilter = {}): SandboxCall[] {
     const method = filter.method?.toLowerCase();
+    const after = filter.recordedAfter;
+    const recorded =
+      after === undefined ? this.#calls : this.#calls.filter(c => (this.#recordNo.get(c) ?? 0) > after);
     if (filter.service === undefined && method === undefined && filter.chatId === undefined) {
-      return [...this.#calls];
+      return [...recorded];
     }
-    return this.#calls.filter(
+    return recorded.filter(
       c =>
         (filter.service === undefined || c.service === filter.service) &&
         (method === undefined || c.method.toLowerCase() === method) &&
@@ -126,7 +138,7 @@ export class SandboxState {
   }
 
   /**
-   * `{"calls":[…]}` as `JSON.stringify` writes it, from each call's JSON made once: pollers that
+   * `{"calls":[…],"recorded":N}` as `JSON.stringify` writes it, from each call's JSON made once: pollers that
    * list thousands of calls again and again only pay for the calls recorded since.
    */
   callsJson(filter: CallFilter = {}): string {
@@ -138,7 +150,7 @@ export class SandboxState {
       }
       return json;
     });
-    return `{"calls":[${parts.join(',')}]}`;
+    return `{"calls":[${parts.join(',')}],"recorded":${this.#recorded}}`;
   }
 
   clearCalls(): void {

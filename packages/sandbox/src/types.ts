@@ -99,6 +99,11 @@ export interface CallFilter {
   service?: SandboxService;
   method?: string;
   chatId?: number;
+  /**
+   * Only the calls recorded after the first N recordings (see `recorded` in the HTTP answer): a
+   * long-running poller reads each call once, even one that ended after a later call.
+   */
+  recordedAfter?: number;
 }
 
 /** A running sandbox. */

@@ -65,7 +65,9 @@ describe('SandboxState.callsJson', () => {
       { chatId: 2 },
       { service: 'elevenlabs' as const },
     ]) {
-      expect(state.callsJson(filter)).toBe(JSON.stringify({ calls: state.calls(filter) }));
+      expect(state.callsJson(filter)).toBe(
+        JSON.stringify({ calls: state.calls(filter), recorded: state.recordedCount }),
+      );
     }
   });
 
@@ -76,6 +78,17 @@ describe('SandboxState.callsJson', () => {
     state.record(call(2));
     expect(JSON.parse(state.callsJson()).calls.map((c: SandboxCall) => c.seq)).toEqual([1, 2]);
     state.clearCalls();
-    expect(state.callsJson()).toBe('{"calls":[]}');
+    expect(state.callsJson()).toBe('{"calls":[],"recorded":2}');
+  });
+
+  it('should list a call that ended after a later one since the cursor, in seq order', () => {
+    const state = newState();
+    state.record(call(2));
+    const { recorded } = JSON.parse(state.callsJson()) as { recorded: number };
+    // seq 1 arrived first but ended last: a seq cursor (after 2) would never list it.
+    state.record(call(1));
+    state.record(call(3));
+    expect(state.calls({ recordedAfter: recorded }).map(c => c.seq)).toEqual([1, 3]);
+    expect(state.calls({ recordedAfter: recorded + 2 })).toEqual([]);
   });
 });

@@ -480,6 +480,20 @@ describe('calls', () => {
     expect(sandbox.calls()).toHaveLength(0);
   });
 
+  it('should list only the calls recorded since a cursor, over the API and over HTTP', async () => {
+    await call(tg('sendMessage'), { json: { chat_id: 13, text: 'a' } });
+    const first = await call(`${sandbox.url}/sandbox/calls?method=sendMessage`);
+    for (const text of ['b', 'c']) await call(tg('sendMessage'), { json: { chat_id: 13, text } });
+    const text = (c: { body: unknown }) => (c.body as { text: string }).text;
+    expect(sandbox.calls({ recordedAfter: first.body.recorded }).map(text)).toEqual(['b', 'c']);
+    const next = await call(
+      `${sandbox.url}/sandbox/calls?method=sendMessage&recorded_after=${first.body.recorded + 1}`,
+    );
+    expect(next.body.calls.map(text)).toEqual(['c']);
+    expect(next.body.recorded).toBe(first.body.recorded + 2);
+    expect((await call(`${sandbox.url}/sandbox/calls?recorded_after=-1`)).status).toBe(400);
+  });
+
   it('should never log the bot token', async () => {
     await call(tg('sendMessage'), { json: { chat_id: 1, text: 'x' } });
     await call(`${sandbox.url}/file/bot${TOKEN}/voice/none.oga`);

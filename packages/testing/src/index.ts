@@ -10,3 +10,4 @@ export { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } 
 export { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 export { laneInvariantViolations, laneJobIds } from './lane-state.ts';
 export { settledMemory, type SettledMemory } from './settled-memory.ts';
+export { parsePrometheusText, type MetricSample } from './prometheus-text.ts';

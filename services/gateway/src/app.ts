@@ -204,6 +204,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     headersTimeoutMs: config.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     maxRequestsPerSocket: config.MAX_REQUESTS_PER_SOCKET,
+    maxConnections: config.MAX_CONNECTIONS,
   };
   let server: HttpServer | undefined;
   let adminServer: HttpServer | undefined;

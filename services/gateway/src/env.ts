@@ -43,6 +43,9 @@ export const gatewayEnv = {
     'Time allowed to receive request headers (slowloris guard).',
   ),
   REQUEST_TIMEOUT_MS: envPositiveInt(30_000).describe('Time allowed to receive a whole request.'),
+  MAX_CONNECTIONS: envPositiveInt(1024, 1_000_000).describe(
+    'Open connections per listener at most (more are closed at once): bounds the requests, bodies and batches in flight.',
+  ),
   MAX_REQUESTS_PER_SOCKET: z.coerce
     .number()
     .int()

@@ -24,6 +24,12 @@ export interface HttpServerOptions {
   maxRequestsPerSocket?: number;
   /** Largest request head in bytes (431 above). @defaultValue 16384 */
   maxHeaderSize?: number;
+  /**
+   * Open connections at most; Node drops (closes at once) a connection above it. Bounds the
+   * requests in flight, so the bodies held and the update batches waiting on Redis (Telegram
+   * opens at most `max_connections`, ≤ 100, per bot). @defaultValue 1024
+   */
+  maxConnections?: number;
 }
 
 /**
@@ -63,6 +69,7 @@ export class HttpServer {
     });
     this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
     this.server.maxRequestsPerSocket = opts.maxRequestsPerSocket ?? 1000;
+    this.server.maxConnections = opts.maxConnections ?? 1024;
   }
 
   /** Requests being answered right now. */

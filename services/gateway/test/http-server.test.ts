@@ -41,6 +41,24 @@ describe('new HttpServer(handler, options)', () => {
     expect(connectionHeaders).toEqual(['keep-alive', 'keep-alive', 'close']);
   });
 
+  it('should close a connection above maxConnections at once and serve the ones within', async () => {
+    server = new HttpServer((_req, res) => res.end('OK'), { maxConnections: 2 });
+    const port = await server.listen(0, '127.0.0.1');
+    const open = () =>
+      new Promise<ReturnType<typeof connect>>(resolve => {
+        const socket = connect(port, '127.0.0.1', () => resolve(socket));
+      });
+    const kept = [await open(), await open()];
+    const third = await open();
+    await new Promise(resolve => third.once('close', resolve));
+    const answer = await new Promise<string>(resolve => {
+      kept[0]!.once('data', (c: Buffer) => resolve(c.toString()));
+      kept[0]!.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    for (const socket of kept) socket.destroy();
+  });
+
   it('should answer 431 to a request head over maxHeaderSize', async () => {
     server = new HttpServer((_req, res) => res.end('OK'), { maxHeaderSize: 1024 });
     const port = await server.listen(0, '127.0.0.1');

@@ -53,7 +53,7 @@ export function controlRoutes(state: SandboxState, onReset: () => void): Router<
 
   router.get('/calls', function listCalls(ctx) {
     const filter: CallFilter = {};
-    const { service, method, chat_id: chatId } = ctx.query;
+    const { service, method, chat_id: chatId, recorded_after: after } = ctx.query;
     if (service !== undefined) {
       if (typeof service !== 'string' || !SANDBOX_SERVICES.includes(service as SandboxService)) {
         return badRequest(ctx, `service must be one of ${SANDBOX_SERVICES.join(', ')}`);
@@ -71,6 +71,12 @@ export function controlRoutes(state: SandboxState, onReset: () => void): Router<
         return badRequest(ctx, 'chat_id must be an integer');
       }
       filter.chatId = Number(chatId);
+    }
+    if (after !== undefined) {
+      if (typeof after !== 'string' || !/^\d{1,15}$/.test(after)) {
+        return badRequest(ctx, 'recorded_after must be a non-negative integer (a `recorded` count)');
+      }
+      filter.recordedAfter = Number(after);
     }
     ctx.type = 'application/json';
     ctx.body = state.callsJson(filter);
