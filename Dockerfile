@@ -52,13 +52,13 @@ CMD ["node", "--enable-source-maps", "packages/sandbox/dist/main.js"]
 
 FROM runtime AS metrics
 EXPOSE 9100 9443
-CMD ["node", "--enable-source-maps", "--conditions=production", "--import", "@telegram-receiver/core/register", "services/metrics/dist/main.js"]
+CMD ["node", "--conditions=production", "--import", "@telegram-receiver/core/register", "services/metrics/dist/main.js"]
 
 FROM runtime AS worker
 EXPOSE 9102
-CMD ["node", "--enable-source-maps", "--conditions=production", "--import", "@telegram-receiver/core/register", "services/worker/dist/main.js"]
+CMD ["node", "--conditions=production", "--import", "@telegram-receiver/core/register", "services/worker/dist/main.js"]
 
 # Last, so a plain `docker build .` gives the gateway.
 FROM runtime AS gateway
 EXPOSE 3000 9101
-CMD ["node", "--enable-source-maps", "--conditions=production", "--import", "@telegram-receiver/core/register", "services/gateway/dist/main.js"]
+CMD ["node", "--conditions=production", "--import", "@telegram-receiver/core/register", "services/gateway/dist/main.js"]

@@ -35,7 +35,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
     describe:
       'RSS per process (built services, idle and at 2,000 updates/s) next to bare Node and BENCH_BASELINE_DIR',
     async run({ log, quick, env }) {
-      // BENCH_DROP_NODE_ARGS=--max-semi-space-size,--enable-source-maps: ours without those flags.
+      // BENCH_DROP_NODE_ARGS=--max-semi-space-size,--max-old-space-size: ours without those flags.
       const drop = (env.BENCH_DROP_NODE_ARGS ?? '').split(',').filter(a => a !== '');
       const report = await runMemory({ quick, log, baselineDir: env.BENCH_BASELINE_DIR, dropNodeArgs: drop });
       return { report, markdown: memoryMarkdown(report) };

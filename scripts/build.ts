@@ -60,13 +60,14 @@ export const OLD_SPACE_MIB: Readonly<Record<ServiceName, number>> = {
 };
 
 /**
- * Node's options for a built service, before `services/<name>/dist/main.js`: source maps, the
- * production build of the tracing bootstrap, a 2 MiB young generation (the default 16 MiB semi-spaces
- * cost ~13 MB of RSS per process) and the old-space cap (docs/operations.md, "Memory").
+ * Node's options for a built service, before `services/<name>/dist/main.js`: the production build of
+ * the tracing bootstrap, a 2 MiB young generation (the default 16 MiB semi-spaces cost ~13 MB of RSS
+ * per process) and the old-space cap (docs/operations.md, "Memory"). Not `--enable-source-maps`: it
+ * holds every map in memory (~3 MB per process) and maps each `Error.stack` as it is read; the bundle
+ * keeps its names, and `NODE_OPTIONS=--enable-source-maps` turns it on where a trace must name the .ts.
  */
 export function productionNodeArgs(service: ServiceName): string[] {
   return [
-    '--enable-source-maps',
     '--conditions=production',
     '--max-semi-space-size=2',
     `--max-old-space-size=${OLD_SPACE_MIB[service]}`,
@@ -139,8 +140,8 @@ export async function buildAll(names?: readonly string[]): Promise<void> {
         platform: 'node',
         target: 'node24',
         plugins: [lazyBuiltins, externalPackages],
-        // Stack traces point at the .ts sources (`node --enable-source-maps`); the sources themselves
-        // stay out of the map, which Node keeps in memory.
+        // With `node --enable-source-maps` stack traces point at the .ts sources; the sources
+        // themselves stay out of the map, which Node then keeps in memory.
         sourcemap: 'linked',
         sourcesContent: false,
         // Error and class names stay as written (bundling would rename clashing ones).

@@ -139,7 +139,7 @@ describe('buildAll() and the built services', () => {
     expect(loaded['gateway-traced']!.ours).toContain('packages/core/dist/register.js');
   });
 
-  it('should write a source map beside each bundle', () => {
+  it('should write a source map beside each bundle (read with NODE_OPTIONS=--enable-source-maps)', () => {
     for (const target of BUILD_TARGETS) {
       const map = JSON.parse(readFileSync(`${repo}${target.outdir}/${target.entryName}.js.map`, 'utf8')) as {
         sources: string[];
@@ -168,6 +168,12 @@ describe('buildAll() and the built services', () => {
     expect(loaded.metrics!.packages).not.toContain('@kubernetes/client-node');
     expect(loaded.metrics!.packages).not.toContain('bullmq');
     expect(loaded.metrics!.packages).not.toContain('undici');
+  });
+
+  it('should not load BullMQ in the gateway: it writes and reads jobs with its own scripts', () => {
+    // The dead-letter API loads it on its first call (services/gateway/test/dead-letters.redis.test.ts).
+    expect(loaded.gateway!.packages).not.toContain('bullmq');
+    expect(loaded.worker!.packages).toContain('bullmq');
   });
 
   it("should leave the worker's clients out of the gateway's bundle", () => {

@@ -63,7 +63,7 @@ test checks it.
 {{- if eq . "sandbox" }}
 command: ["node", "--enable-source-maps", "--max-semi-space-size=2", {{ $heap | quote }}, {{ $entry | quote }}]
 {{- else }}
-command: ["node", "--enable-source-maps", "--conditions=production", "--max-semi-space-size=2", {{ $heap | quote }},{{ if $interpreted }} "--no-turbofan", "--no-maglev", "--optimize-for-size",{{ end }} "--import", "@telegram-receiver/core/register", {{ $entry | quote }}]
+command: ["node", "--conditions=production", "--max-semi-space-size=2", {{ $heap | quote }},{{ if $interpreted }} "--no-turbofan", "--no-maglev", "--optimize-for-size",{{ end }} "--import", "@telegram-receiver/core/register", {{ $entry | quote }}]
 {{- end }}
 {{- end -}}
 

@@ -72,14 +72,20 @@ export {
   type ConnectionOptions,
 } from './redis-connection.ts';
 export {
-  DEFAULT_JOB_OPTIONS,
   closeQueues,
   createQueues,
   type CallbacksQueue,
   type Queues,
   type UpdatesQueue,
-  type DeadLetterRetention,
 } from './queue-factory.ts';
+export {
+  DEFAULT_JOB_OPTIONS,
+  encodeJobOptions,
+  queueRefs,
+  type DeadLetterRetention,
+  type QueueRef,
+  type QueueRefs,
+} from './queue-refs.ts';
 export {
   laneListKey,
   laneMember,
@@ -89,7 +95,7 @@ export {
   type LaneEntry,
 } from './lanes/lane-keys.ts';
 export { LANE_LUA } from './lanes/lane-lua.ts';
-export { LaneWriter, encodeJobOptions, type LaneItem } from './lanes/lane-writer.ts';
+export { LaneWriter, type LaneItem } from './lanes/lane-writer.ts';
 export {
   callbackStateKey,
   legacyCallbackStateKey,

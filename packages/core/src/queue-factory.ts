@@ -1,20 +1,8 @@
-import { Queue, type DefaultJobOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { RedisClient } from './redis-connection.ts';
 import { bullmqTelemetry } from './tracing/trace-context.ts';
 import { QUEUE_NAMES, type CallbackJobData, type JobName, type UpdateJobData } from './job-contracts.ts';
-
-/**
- * Job options applied to every job. Retries use exponential backoff; finished jobs are trimmed so
- * Redis memory stays bounded, and failed jobs stay a week as the dead-letter set for inspection
- * and replay.
- */
-export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 10_000 },
-  // Dead letters: kept a week, and never more than this many per queue (a poison flood stays bounded).
-  removeOnFail: { age: 7 * 24 * 3600, count: 100_000 },
-};
+import { defaultJobOptionsFor, type DeadLetterRetention } from './queue-refs.ts';
 
 export type UpdatesQueue = Queue<UpdateJobData, unknown, JobName>;
 export type CallbacksQueue = Queue<CallbackJobData, unknown, JobName>;
@@ -23,14 +11,6 @@ export type CallbacksQueue = Queue<CallbackJobData, unknown, JobName>;
 export interface Queues {
   updates: UpdatesQueue;
   callbacks: CallbacksQueue;
-}
-
-/** How long failed jobs (dead letters) are kept (`DEAD_LETTER_RETENTION_HOURS`, `DEAD_LETTER_MAX`). */
-export interface DeadLetterRetention {
-  /** @defaultValue 168 */
-  hours: number;
-  /** Most kept per queue; the oldest go first. @defaultValue 100000 */
-  max: number;
 }
 
 /**
@@ -43,11 +23,12 @@ export function createQueues(
   prefix: string,
   retention?: DeadLetterRetention,
 ): Queues {
-  const defaultJobOptions =
-    retention === undefined
-      ? DEFAULT_JOB_OPTIONS
-      : { ...DEFAULT_JOB_OPTIONS, removeOnFail: { age: retention.hours * 3600, count: retention.max } };
-  const common = { connection, prefix, defaultJobOptions, telemetry: bullmqTelemetry() };
+  const common = {
+    connection,
+    prefix,
+    defaultJobOptions: defaultJobOptionsFor(retention),
+    telemetry: bullmqTelemetry(),
+  };
   return {
     updates: new Queue<UpdateJobData, unknown, JobName>(QUEUE_NAMES.updates, common),
     callbacks: new Queue<CallbackJobData, unknown, JobName>(QUEUE_NAMES.callbacks, common),

@@ -8,7 +8,7 @@ import {
   SecretRedactor,
   type BotLookup,
   type Logger,
-  type Queues,
+  type QueueRefs,
   type SettingsStore,
   type TelegramClientCache,
   type MetricsRegistry,
@@ -41,8 +41,8 @@ export interface GatewayDeps {
   bots: BotLookup;
   /** Producer connection (`createProducerConnection`): fails fast while Redis is away. */
   redis: RedisClient;
-  /** Queues on `redis` with prefix `config.QUEUE_PREFIX` (`createQueues`). */
-  queues: Queues;
+  /** The queues under `config.QUEUE_PREFIX` (`queueRefs`; BullMQ `Queue`s fit too). */
+  queues: QueueRefs;
   logger: Logger;
   registry: MetricsRegistry;
   /**
@@ -174,22 +174,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // to) cannot reach it whatever the Ingress rules say.
   const adminApp = new Koa({ proxy: false });
   const adminRouter = new Router();
+  const deadLetters = new DeadLetters({
+    queues,
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    redactor:
+      deps.redactor ??
+      new SecretRedactor([
+        ...(config.WEBHOOK_SECRET ?? []),
+        ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
+      ]),
+  });
   adminRoutes(adminRouter, {
     secret: config.ADMIN_SECRET ?? config.WEBHOOK_SECRET,
     bots,
     telegram: deps.admin?.telegram,
     settings: deps.admin?.settings,
-    deadLetters: new DeadLetters({
-      queues,
-      redis,
-      prefix: config.QUEUE_PREFIX,
-      redactor:
-        deps.redactor ??
-        new SecretRedactor([
-          ...(config.WEBHOOK_SECRET ?? []),
-          ...bots.all().flatMap(b => [b.token, b.webhookSecret]),
-        ]),
-    }),
+    deadLetters,
     webhookBaseUrl: config.TELEGRAM_WEBHOOK_BASE_URL,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     throttle,
@@ -245,6 +246,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       backlog.stop();
       await webhookInfo?.stop();
+      await deadLetters.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import {
   inProducerSpan,
   legacyCallbackStateKey,
   parseCallbackState,
-  type CallbacksQueue,
+  type QueueRef,
   type CursorRunnerResult,
   type RedisClient,
 } from '@telegram-receiver/core';
@@ -31,7 +31,7 @@ export class CallbackWriter {
   readonly #baseOptions: Record<string, unknown>;
   readonly #queueName: string;
 
-  constructor(opts: { queue: CallbacksQueue; redis: RedisClient; prefix: string }) {
+  constructor(opts: { queue: QueueRef; redis: RedisClient; prefix: string }) {
     this.#redis = opts.redis;
     this.#prefix = opts.prefix;
     this.#lanes = new LaneWriter(opts);

@@ -4,11 +4,11 @@ import {
   QUEUE_NAMES,
   encodeJobOptions,
   type QueueName,
-  type Queues,
+  type QueueRefs,
   type SecretRedactor,
   type RedisClient,
 } from '@telegram-receiver/core';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 
 /** One dead letter in a listing. */
 export interface DeadLetterSummary {
@@ -85,19 +85,22 @@ const REPLAY_SUFFIX = /^(.*)-r(\d{1,6})$/;
  * so nothing loops.
  */
 export class DeadLetters {
-  readonly #queues: Queues;
+  readonly #queues: QueueRefs;
   readonly #redis: RedisClient;
+  readonly #prefix: string;
   readonly #redactor: Pick<SecretRedactor, 'redact'>;
   readonly #writers: Record<QueueName, LaneWriter>;
+  #bullmq: Promise<Record<QueueName, Queue>> | undefined;
 
   constructor(opts: {
-    queues: Queues;
+    queues: QueueRefs;
     redis: RedisClient;
     prefix: string;
     redactor: Pick<SecretRedactor, 'redact'>;
   }) {
     this.#queues = opts.queues;
     this.#redis = opts.redis;
+    this.#prefix = opts.prefix;
     this.#redactor = opts.redactor;
     this.#writers = {
       updates: new LaneWriter({ queue: opts.queues.updates, redis: opts.redis, prefix: opts.prefix }),
@@ -207,14 +210,37 @@ export class DeadLetters {
     return { updates: await of('updates'), callbacks: await of('callbacks') };
   }
 
+  /** Close the BullMQ queues opened for reading jobs, if any (not the connection: the caller owns it). */
+  async close(): Promise<void> {
+    const queues = await this.#bullmq?.catch(() => undefined);
+    this.#bullmq = undefined;
+    if (queues !== undefined) await Promise.all(Object.values(queues).map(q => q.close()));
+  }
+
+  // BullMQ reads and removes jobs here (Job.fromId, job.remove). It is loaded on the first call, not
+  // at start-up: nothing else in the gateway needs it, and it costs ~6 MB (docs/operations.md, "Memory").
+  async #bullmqQueue(queue: QueueName): Promise<Queue> {
+    this.#bullmq ??= import('bullmq').then(({ Queue }) => {
+      const open = (name: QueueName) =>
+        new Queue(this.#queues[name].name, {
+          connection: this.#redis,
+          prefix: this.#prefix,
+          defaultJobOptions: this.#queues[name].defaultJobOptions,
+        });
+      return { updates: open('updates'), callbacks: open('callbacks') };
+    });
+    return (await this.#bullmq)[queue];
+  }
+
   async #failedJob(queue: QueueName, id: string): Promise<Job | undefined> {
     const failedKey = this.#queues[queue].keys.failed as string;
     if ((await this.#redis.zscore(failedKey, id)) === null) return undefined;
-    return (await this.#queues[queue].getJob(id)) ?? undefined;
+    return (await (await this.#bullmqQueue(queue)).getJob(id)) ?? undefined;
   }
 
   async #summaries(queue: QueueName, ids: string[], now: number): Promise<(DeadLetterSummary | undefined)[]> {
-    const jobs = await Promise.all(ids.map(id => this.#queues[queue].getJob(id)));
+    const bullmq = await this.#bullmqQueue(queue);
+    const jobs = await Promise.all(ids.map(id => bullmq.getJob(id)));
     return jobs.map(job => (job === undefined ? undefined : this.#summaryOf(queue, job, now)));
   }
 

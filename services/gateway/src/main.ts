@@ -6,11 +6,10 @@ import {
   SettingsStore,
   TelegramClientCache,
   closeConnection,
-  closeQueues,
   createHttpAgent,
   createMetricsRegistry,
   createProducerConnection,
-  createQueues,
+  queueRefs,
   createWorkerConnection,
   loadBots,
   redisEndpointOf,
@@ -54,13 +53,11 @@ await runService({
       redisDown = false;
     });
     // The jobs the gateway writes carry the dead-letter retention (BullMQ applies it when they fail).
-    const queues = createQueues(redis, config.QUEUE_PREFIX, {
+    // Refs, not BullMQ Queues: the gateway writes jobs with its own scripts and does not load BullMQ.
+    const queues = queueRefs(config.QUEUE_PREFIX, {
       hours: config.DEAD_LETTER_RETENTION_HOURS,
       max: config.DEAD_LETTER_MAX,
     });
-    for (const queue of [queues.updates, queues.callbacks]) {
-      queue.on('error', err => logger.debug({ err, queue: queue.name }, 'queue error'));
-    }
 
     // The operator API: Bot API clients (set_webhook & co.) and the shared runtime settings. The
     // settings subscriber waits for Redis in the background, so a Redis outage never blocks start-up.
@@ -94,7 +91,6 @@ await runService({
         bots.stop();
         await gateway.stop();
         await settings.close();
-        await closeQueues(queues);
         await Promise.all([closeConnection(redis), closeConnection(subscriber), agent.close()]);
       },
     };

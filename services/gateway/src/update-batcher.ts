@@ -1,9 +1,9 @@
-import { laneIndexKey, type UpdatesQueue, type RedisClient } from '@telegram-receiver/core';
+import { laneIndexKey, type QueueRef, type RedisClient } from '@telegram-receiver/core';
 import { UpdateWriter, type PendingUpdate } from './update-writer.ts';
 
 /** Options of {@link UpdateBatcher}. */
 export interface UpdateBatcherOptions {
-  queue: UpdatesQueue;
+  queue: QueueRef;
   /** The connection `queue` uses (the lane writes go on it too). */
   redis: RedisClient;
   /** QUEUE_PREFIX (BullMQ prefix and lane key prefix). */

@@ -6,7 +6,7 @@ import {
   encodeJobOptions,
   updateJobId,
   type TelegramUpdate,
-  type UpdatesQueue,
+  type QueueRef,
   type RedisClient,
 } from '@telegram-receiver/core';
 
@@ -37,7 +37,7 @@ export class UpdateWriter {
   readonly #lanes: LaneWriter;
   readonly #baseOptions: Record<string, unknown>;
 
-  constructor(opts: { queue: UpdatesQueue; redis: RedisClient; prefix: string }) {
+  constructor(opts: { queue: QueueRef; redis: RedisClient; prefix: string }) {
     this.#lanes = new LaneWriter(opts);
     // The queue's default job options, as Queue.add would merge them under each job's own.
     this.#baseOptions = encodeJobOptions({ ...DEFAULT_JOB_OPTIONS, ...opts.queue.defaultJobOptions });

@@ -1,6 +1,6 @@
-import { optsEncodeMap, type JobsOptions, type Queue } from 'bullmq';
 import type { RedisClient } from '../redis-connection.ts';
 import { laneIndexKey, parkedCountKey, type QueueName } from '../job-contracts.ts';
+import type { QueueRef } from '../queue-refs.ts';
 import { LANE_LUA } from './lane-lua.ts';
 import { laneMember } from './lane-keys.ts';
 
@@ -97,18 +97,8 @@ return isNew`;
 
 type AppendCommand = (numKeys: number, ...args: (string | number | Buffer)[]) => Promise<number[]>;
 
-/** BullMQ's stored form of job options (short keys for a few fields), as its Redis backend writes them. */
-export function encodeJobOptions(opts: JobsOptions): Record<string, unknown> {
-  const encoded: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(opts)) {
-    if (value === undefined) continue;
-    encoded[(optsEncodeMap as Record<string, string>)[name] ?? name] = value;
-  }
-  return encoded;
-}
-
-/** The queue keys the append script needs (any BullMQ `Queue` fits). */
-export type LaneQueue = Pick<Queue, 'keys' | 'name'>;
+/** The queue keys the append script needs (any BullMQ `Queue` or {@link QueueRef} fits). */
+export type LaneQueue = Pick<QueueRef, 'keys' | 'name'>;
 
 const OTHER_QUEUE: Record<QueueName, QueueName> = { updates: 'callbacks', callbacks: 'updates' };
 

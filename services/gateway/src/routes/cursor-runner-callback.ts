@@ -1,5 +1,5 @@
 import type { Router } from '@koa/router';
-import type { Logger, Queues, RedisClient } from '@telegram-receiver/core';
+import type { Logger, QueueRefs, RedisClient } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
 import type { FailedSecretThrottle } from '../secret-throttle.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
@@ -13,7 +13,7 @@ import { SecretCheck } from '../secret-check.ts';
 export interface CursorRunnerCallbackOptions {
   /** WEBHOOK_SECRET (every value of a rotation list is accepted); unset → the route answers 503. */
   secret: readonly string[] | undefined;
-  queues: Queues;
+  queues: QueueRefs;
   /** The producer connection under `queues` (checked before enqueueing: it does not queue offline). */
   redis: RedisClient;
   /** QUEUE_PREFIX (the lanes' key prefix). */

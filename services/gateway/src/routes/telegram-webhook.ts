@@ -8,7 +8,7 @@ import {
   inServerSpan,
   type BotLookup,
   type Logger,
-  type Queues,
+  type QueueRefs,
   type TelegramUpdate,
   type RedisClient,
 } from '@telegram-receiver/core';
@@ -25,7 +25,7 @@ import { annotateUpdateSpan } from '../update-span.ts';
 /** Options of {@link telegramWebhook}. */
 export interface TelegramWebhookOptions {
   bots: BotLookup;
-  queues: Queues;
+  queues: QueueRefs;
   /** The producer connection (fail-fast), used for the per-chat lane write. */
   redis: RedisClient;
   /** QUEUE_PREFIX: the BullMQ prefix and the prefix of the lane keys. */
