@@ -190,8 +190,8 @@ export async function startOurs(
   workers = 1,
   workerConcurrency = 32,
   entries: { gateway: string; worker: string } = E2E_ENTRIES,
-  /** Node options of every service process (the soak's `--heapsnapshot-signal`). */
-  nodeArgs: string[] = [],
+  /** Node options of each service process (the soak's production flags and `--heapsnapshot-signal`). */
+  nodeArgs: (service: 'gateway' | 'worker') => string[] = () => [],
 ): Promise<Target> {
   const gatewayOps = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
@@ -215,7 +215,7 @@ export async function startOurs(
     const gateway = await startServer({
       entry: entries.gateway,
       port: gatewayPort,
-      nodeArgs,
+      nodeArgs: nodeArgs('gateway'),
       env: {
         ...shared,
         HOST: '127.0.0.1',
@@ -239,7 +239,7 @@ export async function startOurs(
       const worker = await startServer({
         entry: entries.worker,
         port: workerOps,
-        nodeArgs,
+        nodeArgs: nodeArgs('worker'),
         env: {
           ...shared,
           OPS_PORT: String(workerOps),

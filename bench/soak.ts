@@ -15,8 +15,11 @@ import { linePlotPng } from './lib/png-plot.ts';
 import { InspectorSession } from './lib/inspector-session.ts';
 import { LoadGeneratorProcess } from './lib/run-load.ts';
 import { startServer, type ServerProcess } from './lib/server-process.ts';
+import { buildAll, productionNodeArgs, type ServiceName } from '../scripts/build.ts';
 
-const METRICS_ENTRY = fileURLToPath(new URL('../services/metrics/src/main.ts', import.meta.url));
+/** The services as the chart runs them: their bundles (`make build`), with the production Node options. */
+const builtEntry = (service: ServiceName) =>
+  fileURLToPath(new URL(`../services/${service}/dist/main.js`, import.meta.url));
 
 /** Options of {@link runSoak}. */
 export interface SoakOptions {
@@ -72,6 +75,8 @@ export interface ProcessTrend {
   /** Over the forced full collections: what stays alive (the judged figure). */
   heapFloorMbPerHour: number | null;
   eventLoopP99MsPerHour: number | null;
+  /** The same slope without the samples taken while Redis persisted in the background (and 2 s after). */
+  eventLoopP99MsPerHourOutsideRedisSaves: number | null;
   rssMb: { first: number | null; last: number | null; max: number | null };
   heapUsedMb: { median: number | null; max: number | null };
   heapAfterFullGcMb: { first: number | null; last: number | null };
@@ -107,6 +112,11 @@ export interface SoakReport {
   loadAverage: number[];
   /** Redis used_memory (MiB) at each sample: keys left behind show here. */
   redisUsedMemoryMb: (number | null)[];
+  /**
+   * Whether Redis was rewriting its AOF or saving an RDB at each sample: a fork, then a child that
+   * writes the whole dataset on the same cores, longer as the dataset grows.
+   */
+  redisPersisting: boolean[];
   processes: ProcessSeries[];
   trends: ProcessTrend[];
   redisUsedMemoryMbPerHour: number | null;
@@ -227,7 +237,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const expected = Math.ceil((rate * opts.durationMs) / 1000) + 1;
   const snapshotDir = opts.snapshotDir;
   if (snapshotDir !== undefined) await mkdir(snapshotDir, { recursive: true });
-  const nodeArgs = [
+  const nodeArgs = (service: ServiceName) => [
+    ...productionNodeArgs(service),
     '--inspect=127.0.0.1:0',
     ...(snapshotDir === undefined
       ? []
@@ -235,7 +246,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   ];
   const sessions: InspectorSession[] = [];
 
-  log(`start redis, sandbox (callbacks on), gateway, ${workers} worker(s), metrics service`);
+  log('build (make build)');
+  await buildAll();
+  log(`start redis, sandbox (callbacks on), gateway, ${workers} worker(s), metrics service (built)`);
   const gatewayPort = await freePort();
   const base = await startBase(gatewayPort);
   const redisInfo = createWorkerConnection({ url: base.redis.url, name: 'soak-stats' });
@@ -243,13 +256,20 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   let stopOurs: (() => Promise<void>) | undefined;
   const generator = LoadGeneratorProcess.start();
   try {
-    const ours = await startOurs(base, gatewayPort, workers, 32, undefined, nodeArgs);
+    const ours = await startOurs(
+      base,
+      gatewayPort,
+      workers,
+      32,
+      { gateway: builtEntry('gateway'), worker: builtEntry('worker') },
+      nodeArgs,
+    );
     stopOurs = ours.stop;
     const metricsOps = await freePort();
     metrics = await startServer({
-      entry: METRICS_ENTRY,
+      entry: builtEntry('metrics'),
       port: metricsOps,
-      nodeArgs,
+      nodeArgs: nodeArgs('metrics'),
       env: {
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
@@ -289,6 +309,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       sampleAtS: [],
       loadAverage: [],
       redisUsedMemoryMb: [],
+      redisPersisting: [],
       processes: series,
       snapshotsAtS: [],
       fullGcsAtS: [],
@@ -306,10 +327,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const due = startedAt + k * intervalMs;
         if (due > Date.now()) await sleep(due - Date.now());
         const at = (Date.now() - startedAt) / 1000;
-        const [readings, info] = await Promise.all([
+        const [readings, info, persistence] = await Promise.all([
           readProcesses(watched),
           redisInfo.info('memory').catch(() => ''),
+          redisInfo.info('persistence').catch(() => ''),
         ]);
+        report.redisPersisting.push(/^(aof_rewrite|rdb_bgsave)_in_progress:1/m.test(persistence));
         report.sampleAtS.push(Math.round(at * 10) / 10);
         report.loadAverage.push(loadavg()[0]!);
         const used = /^used_memory:(\d+)/m.exec(info)?.[1];
@@ -426,7 +449,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         queuedAtEnd: backlog,
         duplicated: fwd.extra + rep.extra,
       },
-      trends: series.map(s => trendOf(s, report.sampleAtS, warmUpMs / 1000, disturbances(report))),
+      trends: series.map(s => trendOf(s, report, warmUpMs / 1000)),
       redisUsedMemoryMbPerHour: slopePerHour(report.sampleAtS, report.redisUsedMemoryMb, warmUpMs / 1000, []),
     };
     if (opts.plotFile !== undefined) {
@@ -464,6 +487,13 @@ function disturbances(r: Pick<SoakReport, 'snapshotsAtS' | 'fullGcsAtS'>): Distu
   ];
 }
 
+/** The samples taken while Redis persisted in the background, and the 2 s after each. */
+function redisSaves(r: Pick<SoakReport, 'sampleAtS' | 'redisPersisting'>): Disturbances {
+  return r.sampleAtS
+    .filter((_, i) => r.redisPersisting[i])
+    .map((s): [number, number] => [s, s + AFTER_FULL_GC_S + 1]);
+}
+
 /** Samples after the warm-up, without the disturbed ones. */
 function steady(atS: number[], fromS: number, disturbed: Disturbances): boolean[] {
   return atS.map(t => t >= fromS && !disturbed.some(([a, b]) => t >= a && t < b));
@@ -480,7 +510,13 @@ function slopePerHour(
   return fit === null ? null : fit.slope * HOUR_S;
 }
 
-function trendOf(s: ProcessSeries, atS: number[], fromS: number, disturbed: Disturbances): ProcessTrend {
+function trendOf(
+  s: ProcessSeries,
+  r: Pick<SoakReport, 'sampleAtS' | 'snapshotsAtS' | 'fullGcsAtS' | 'redisPersisting'>,
+  fromS: number,
+): ProcessTrend {
+  const atS = r.sampleAtS;
+  const disturbed = disturbances(r);
   const keep = steady(atS, fromS, disturbed);
   const after = <T>(values: T[]) => values.filter((_, i) => keep[i]);
   const floors = s.heapAfterFullGc.filter(p => p.atS >= fromS);
@@ -491,6 +527,9 @@ function trendOf(s: ProcessSeries, atS: number[], fromS: number, disturbed: Dist
     heapMbPerHour: s.service ? slopePerHour(atS, s.heapUsedMb, fromS, disturbed) : null,
     heapFloorMbPerHour: floor === null ? null : floor.slope * HOUR_S,
     eventLoopP99MsPerHour: s.service ? slopePerHour(atS, s.eventLoopP99Ms, fromS, disturbed) : null,
+    eventLoopP99MsPerHourOutsideRedisSaves: s.service
+      ? slopePerHour(atS, s.eventLoopP99Ms, fromS, [...disturbed, ...redisSaves(r)])
+      : null,
     rssMb: {
       first: after(s.rssMb).find(v => v !== null) ?? null,
       last: after(s.rssMb).findLast(v => v !== null) ?? null,
@@ -577,6 +616,17 @@ export function soakMarkdown(r: SoakReport): string {
         : `**not drained**: ${u.lost.toLocaleString('en-US')} accepted updates unanswered when the drain ended, ${u.queuedAtEnd.toLocaleString('en-US')} jobs still queued in Redis (the stack fell behind; a backlog, not a loss), `) +
       `**duplicated ${u.duplicated}**. ` +
       `Redis used_memory ${sign(r.redisUsedMemoryMbPerHour)} MB/h.`,
+  );
+  const saving = r.redisPersisting.filter(Boolean).length;
+  lines.push(
+    '',
+    `Redis persisted in the background (AOF rewrite or RDB save) during ${saving} of ${r.redisPersisting.length} samples. ` +
+      `Event-loop p99 slope without those samples (and the 2 s after each): ` +
+      r.trends
+        .filter(t => t.eventLoopP99MsPerHourOutsideRedisSaves !== null)
+        .map(t => `${t.name} ${sign(t.eventLoopP99MsPerHourOutsideRedisSaves)} ms/h`)
+        .join(', ') +
+      '.',
   );
   const heap = r.trends.filter(t => t.heapFloorMbPerHour !== null);
   const flat = heap.every(t => Math.abs(t.heapFloorMbPerHour!) <= HEAP_MB_PER_HOUR);

@@ -14,6 +14,8 @@ describe('runSoak', () => {
   let report: SoakReport;
   /** Every service's /metrics, scraped after the traffic while the stack still runs. */
   const scrapes = new Map<string, MetricSample[]>();
+  /** Every service's command line (NUL-separated arguments). */
+  const cmdlines = new Map<string, string[]>();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'soak-'));
@@ -25,6 +27,7 @@ describe('runSoak', () => {
       drainTimeoutMs: 15_000,
       async beforeStop(services) {
         for (const s of services) {
+          cmdlines.set(s.name, (await readFile(`/proc/${s.pid}/cmdline`, 'utf8')).split('\0'));
           const res = await request(`${s.opsUrl!}/metrics`);
           scrapes.set(s.name, parsePrometheusText(await res.body.text()));
         }
@@ -57,6 +60,25 @@ describe('runSoak', () => {
     const png = await readFile(join(dir, 'soak.png'));
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(soakMarkdown(report)).toMatch(/\*\*lost 0\*\*.*\*\*duplicated 0\*\*/);
+  });
+
+  it('should run the services as the chart does: their bundles, with the production Node options', () => {
+    for (const name of ['gateway', 'worker', 'metrics']) {
+      const args = cmdlines.get(name)!;
+      expect(args.find(a => a.endsWith('main.js') || a.endsWith('main.ts'))).toMatch(
+        new RegExp(`services/${name}/dist/main\\.js$`),
+      );
+      expect(args).toContain('--conditions=production');
+      expect(args.some(a => a.startsWith('--max-old-space-size='))).toBe(true);
+    }
+  });
+
+  it('should record when Redis persisted in the background, and the event-loop slope without those samples', () => {
+    expect(report.redisPersisting).toHaveLength(report.sampleAtS.length);
+    for (const t of report.trends.filter(t => ['gateway', 'worker', 'metrics'].includes(t.name))) {
+      expect(t.eventLoopP99MsPerHourOutsideRedisSaves).not.toBeNull();
+    }
+    expect(soakMarkdown(report)).toMatch(/Redis persisted in the background .* during \d+ of \d+ samples/);
   });
 
   it('should label no metric with a chat id, an update id or a URL, and keep few series per metric', () => {
