@@ -5,12 +5,14 @@
 // BENCH_RATES=1000,2000, BENCH_ROUNDS=3 (saturation rounds), BENCH_CONCURRENCY=64,
 // BENCH_CPU_PROF=<dir> (ingest: a V8 CPU profile of each gateway, written there when it stops).
 // Soak: SOAK_MINUTES, SOAK_RATE, SOAK_WORKERS, SOAK_SNAPSHOTS (see bench/lib/soak-env.ts).
+// redis-footprint: what Redis keeps per update, by key and TTL (docs/operations.md, "Redis requirements").
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { e2eMarkdown, runE2e } from './e2e.ts';
 import { idleMarkdown, runIdle } from './idle.ts';
 import { runIngest } from './ingest.ts';
 import { memoryMarkdown, runMemory } from './memory.ts';
+import { redisFootprintMarkdown, runRedisFootprint } from './redis-footprint.ts';
 import { ingestOptionsFromEnv } from './lib/bench-env.ts';
 import { ingestMarkdown, ingestRatios } from './lib/ingest-report.ts';
 import { machineFacts } from './lib/machine.ts';
@@ -69,6 +71,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
     async run({ log, quick, env }) {
       const report = await runSoak({ ...soakOptionsFromEnv(env, quick), log });
       return { report, markdown: soakMarkdown(report) };
+    },
+  },
+  'redis-footprint': {
+    describe: 'what Redis keeps per update, by key, and for how long (the sizing of maxmemory)',
+    async run({ log, quick }) {
+      const report = await runRedisFootprint({ log, updates: quick ? 600 : 3000 });
+      return { report, markdown: redisFootprintMarkdown(report) };
     },
   },
   idle: {
