@@ -13,11 +13,10 @@ import { WebhookInfoPoller } from '@telegram-receiver/gateway/webhook-info-polle
 import { registerQueueGauges } from '@telegram-receiver/metrics/queue-gauges';
 import { WorkerMetrics } from '@telegram-receiver/worker/metrics';
 import type { Redis } from 'ioredis';
-import type { Registry, RegistryContentType } from 'prom-client';
 
 /** One registry per service, with every metric the service registers. */
-export function serviceRegistries(): Record<'gateway' | 'worker' | 'metrics', Registry<RegistryContentType>> {
-  const gateway: MetricsRegistry = createMetricsRegistry();
+export function serviceRegistries(): Record<'gateway' | 'worker' | 'metrics', MetricsRegistry> {
+  const gateway = createMetricsRegistry();
   new GatewayMetrics({ registry: gateway });
   new WebhookInfoPoller({
     bots: new BotRegistry([]),
