@@ -1,7 +1,13 @@
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { RedisClient } from './redis-connection.ts';
 import { bullmqTelemetry } from './tracing/trace-context.ts';
-import { QUEUE_NAMES, type CallbackJobData, type JobName, type UpdateJobData } from './job-contracts.ts';
+import {
+  QUEUE_NAMES,
+  SIDE_QUEUE_NAMES,
+  type CallbackJobData,
+  type JobName,
+  type UpdateJobData,
+} from './job-contracts.ts';
 
 /**
  * Job options applied to every job. Retries use exponential backoff; finished jobs are trimmed so
@@ -18,11 +24,18 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
 
 export type UpdatesQueue = Queue<UpdateJobData, unknown, JobName>;
 export type CallbacksQueue = Queue<CallbackJobData, unknown, JobName>;
+/** The worker's still-working checks; their data is the worker's own (`NoticeJobData`). */
+export type NoticesQueue = Queue<Record<string, unknown>, unknown, string>;
 
-/** The queues of the job contract, on one connection and prefix. */
+/** The queues of the job contract, and the side queue, on one connection and prefix. */
 export interface Queues {
   updates: UpdatesQueue;
   callbacks: CallbacksQueue;
+  /**
+   * Only the worker's `NoticeScheduler` adds to it; it is opened here so the operator's tools can
+   * read, inspect and discard its dead letters.
+   */
+  notices: NoticesQueue;
 }
 
 /** How long failed jobs (dead letters) are kept (`DEAD_LETTER_RETENTION_HOURS`, `DEAD_LETTER_MAX`). */
@@ -34,7 +47,7 @@ export interface DeadLetterRetention {
 }
 
 /**
- * Open both queues (with BullMQ's telemetry when tracing is on, so `add` opens a producer span and
+ * Open the queues (with BullMQ's telemetry when tracing is on, so `add` opens a producer span and
  * stores the trace in the job). The caller owns `connection` and closes it after {@link closeQueues}.
  * Jobs written through them (or with their `defaultJobOptions`) keep their dead letters per `retention`.
  */
@@ -51,9 +64,10 @@ export function createQueues(
   return {
     updates: new Queue<UpdateJobData, unknown, JobName>(QUEUE_NAMES.updates, common),
     callbacks: new Queue<CallbackJobData, unknown, JobName>(QUEUE_NAMES.callbacks, common),
+    notices: new Queue<Record<string, unknown>, unknown, string>(SIDE_QUEUE_NAMES.notices, common),
   };
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
-  await Promise.all([queues.updates.close(), queues.callbacks.close()]);
+  await Promise.all([queues.updates.close(), queues.callbacks.close(), queues.notices.close()]);
 }

@@ -58,7 +58,7 @@ await runService({
       hours: config.DEAD_LETTER_RETENTION_HOURS,
       max: config.DEAD_LETTER_MAX,
     });
-    for (const queue of [queues.updates, queues.callbacks]) {
+    for (const queue of [queues.updates, queues.callbacks, queues.notices]) {
       queue.on('error', err => logger.debug({ err, queue: queue.name }, 'queue error'));
     }
 
