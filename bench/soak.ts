@@ -468,12 +468,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   }
 }
 
-/** Items waiting in both queues, from the gateway's `queue_backlog` gauge. */
+/** Updates waiting to run, from the gateway's `gateway_backlog` gauge (what MAX_BACKLOG applies to). */
 async function queuedUpdates(gatewayOps: string): Promise<number> {
   const res = await request(`${gatewayOps}/metrics`);
   const samples = parsePrometheusText(await res.body.text());
   return samples
-    .filter(s => s.name === 'telegram_receiver_queue_backlog')
+    .filter(s => s.name === 'telegram_receiver_gateway_backlog')
     .reduce((sum, s) => sum + s.value, 0);
 }
 

@@ -180,7 +180,7 @@ async function checkDashboards(stack: ObserveStack): Promise<void> {
   say(`${queries.length} dashboard queries return data`);
 
   const exported = new Set<string>();
-  for (const url of [stack.gatewayOpsUrl, stack.workerOpsUrl]) {
+  for (const url of [stack.gatewayOpsUrl, stack.workerOpsUrl, stack.metricsOpsUrl]) {
     const text = await (await fetch(`${url}/metrics`)).text();
     for (const name of text.match(/^telegram_receiver_[a-z0-9_]+/gm) ?? []) exported.add(name);
   }
@@ -188,7 +188,7 @@ async function checkDashboards(stack: ObserveStack): Promise<void> {
   if (unknown.length > 0) {
     throw new Error(`dashboards read metrics no service exports: ${[...new Set(unknown)].join(', ')}`);
   }
-  say('every metric the dashboards read is exported by the gateway or the worker');
+  say('every metric the dashboards read is exported by the gateway, the worker or the metrics service');
 }
 
 const tools = toolsFromEnv();

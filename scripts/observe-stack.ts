@@ -26,6 +26,7 @@ export interface ObserveStack {
   sandboxUrl: string;
   gatewayOpsUrl: string;
   workerOpsUrl: string;
+  metricsOpsUrl: string;
   jaegerUrl: string;
   prometheusUrl: string;
   collectorMetricsUrl: string;
@@ -80,6 +81,7 @@ export async function startObserveStack(
     'gateway',
     'gatewayOps',
     'workerOps',
+    'metricsOps',
     'sandbox',
   ] as const;
   const port = Object.fromEntries(
@@ -160,7 +162,7 @@ export async function startObserveStack(
         '  evaluation_interval: 1s',
         'scrape_configs:',
         '  - job_name: telegram-receiver',
-        `    static_configs: [{ targets: [${targets([port.gatewayOps, port.workerOps])}] }]`,
+        `    static_configs: [{ targets: [${targets([port.gatewayOps, port.workerOps, port.metricsOps])}] }]`,
         '  - job_name: otelcol-spanmetrics',
         `    static_configs: [{ targets: [${targets([port.collectorMetrics])}] }]`,
         '',
@@ -178,6 +180,7 @@ export async function startObserveStack(
       PORT: String(port.gateway),
       GATEWAY_OPS_PORT: String(port.gatewayOps),
       WORKER_OPS_PORT: String(port.workerOps),
+      METRICS_OPS_PORT: String(port.metricsOps),
       SANDBOX_PORT: String(port.sandbox),
       TELEGRAM_WEBHOOK_SECRET: webhookSecret,
       LOG_LEVEL: 'warn',
@@ -190,7 +193,8 @@ export async function startObserveStack(
       dev,
       async () =>
         (await httpOk(`http://${HOST}:${port.gatewayOps}/ready`)) &&
-        httpOk(`http://${HOST}:${port.workerOps}/ready`),
+        (await httpOk(`http://${HOST}:${port.workerOps}/ready`)) &&
+        httpOk(`http://${HOST}:${port.metricsOps}/ready`),
     );
   } catch (err) {
     await stop();
@@ -201,6 +205,7 @@ export async function startObserveStack(
     sandboxUrl: `http://${HOST}:${port.sandbox}`,
     gatewayOpsUrl: `http://${HOST}:${port.gatewayOps}`,
     workerOpsUrl: `http://${HOST}:${port.workerOps}`,
+    metricsOpsUrl: `http://${HOST}:${port.metricsOps}`,
     jaegerUrl: `http://${HOST}:${port.jaegerQuery}`,
     prometheusUrl: `http://${HOST}:${port.prometheus}`,
     collectorMetricsUrl: `http://${HOST}:${port.collectorMetrics}`,

@@ -15,6 +15,7 @@ process.stdout.write(
     'telegram-receiver observability stack is up:',
     `  gateway     ${stack.gatewayUrl}   (metrics ${stack.gatewayOpsUrl}/metrics)`,
     `  worker      metrics ${stack.workerOpsUrl}/metrics`,
+    `  metrics     ${stack.metricsOpsUrl}/queues  (Prometheus: ${stack.metricsOpsUrl}/metrics)`,
     `  sandbox     ${stack.sandboxUrl}`,
     `  prometheus  ${stack.prometheusUrl}`,
     `  jaeger API  ${stack.jaegerUrl}/api/services  (no web UI: it is not in Jaeger's Go module)`,

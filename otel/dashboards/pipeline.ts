@@ -4,9 +4,18 @@ import { dashboard, quantile, stat, timeseries } from './panels.ts';
 export const pipeline = () =>
   dashboard('telegram-receiver-pipeline', 'telegram-receiver / Pipeline')
     .withPanel(
-      timeseries('Backlog by queue', 'short', [
-        { expr: 'max by (queue) (telegram_receiver_queue_backlog)', legend: '{{queue}}' },
-      ]),
+      timeseries(
+        'Backlog by queue',
+        'short',
+        [
+          { expr: 'max by (queue) (telegram_receiver_queue_backlog)', legend: '{{queue}} unfinished' },
+          {
+            expr: 'max by (queue) (telegram_receiver_gateway_backlog)',
+            legend: '{{queue}} waiting (MAX_BACKLOG)',
+          },
+        ],
+        "Unfinished items (running ones included), from the metrics service; and the updates waiting to run as the gateway's admission check reads them, which MAX_BACKLOG applies to.",
+      ),
     )
     .withPanel(
       timeseries(

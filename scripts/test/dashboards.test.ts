@@ -1,35 +1,14 @@
 import { readFileSync } from 'node:fs';
-import {
-  createLogger,
-  createMetricsRegistry,
-  registerClientMetrics,
-  BotRegistry,
-} from '@telegram-receiver/core';
-import { GatewayMetrics } from '@telegram-receiver/gateway/metrics';
-import { WebhookInfoPoller } from '@telegram-receiver/gateway/webhook-info-poller';
-import { WorkerMetrics } from '@telegram-receiver/worker/metrics';
-import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { dashboardQueries, metricNamesOf, renderDashboards } from '../dashboards.ts';
+import { serviceRegistries } from './service-registries.ts';
 
 /** Every metric name the services export (base names: no _bucket/_count/_sum). */
 function exportedNames(): Set<string> {
-  const gateway = createMetricsRegistry();
-  new GatewayMetrics({ registry: gateway });
-  new WebhookInfoPoller({
-    bots: new BotRegistry([]),
-    telegram: { get: () => ({ getWebhookInfo: () => Promise.reject(new Error('unused')) }) },
-    redis: {} as Redis,
-    prefix: 'x',
-    registry: gateway,
-    logger: createLogger({ service: 'test', level: 'silent' }),
-    intervalMs: 1000,
-    holder: 'test',
-  });
-  const worker = new WorkerMetrics({ defaultMetrics: false }).registry;
-  registerClientMetrics(worker);
   return new Set(
-    [...gateway.getMetricsAsArray(), ...worker.getMetricsAsArray()].map(m => (m as { name: string }).name),
+    Object.values(serviceRegistries())
+      .flatMap(registry => registry.getMetricsAsArray())
+      .map(m => (m as { name: string }).name),
   );
 }
 

@@ -15,11 +15,14 @@ export type {
   TelegramWebhookInfo,
 } from './telegram-types.ts';
 export {
+  ALL_QUEUE_NAMES,
   JOB_NAMES,
   QUEUE_NAMES,
+  SIDE_QUEUE_NAMES,
   UPDATE_DEDUP_TTL_MS,
   callbackJobId,
   chatLaneOf,
+  isJobQueue,
   /** @public the lane mechanism keeps it, the metrics service reads it */
   laneIndexKey,
   /** @public the lane mechanism keeps it, the metrics service reads it */
@@ -27,8 +30,10 @@ export {
   updateJobId,
   type CallbackJobData,
   type CursorRunnerResult,
+  type AnyQueueName,
   type JobName,
   type QueueName,
+  type SideQueueName,
   type UpdateJobData,
 } from './job-contracts.ts';
 export {

@@ -10,6 +10,31 @@ export const QUEUE_NAMES = {
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
+/**
+ * The worker's own queues, outside the contract with the gateway: `notices` holds the delayed
+ * "still working" checks (issue 10). Their jobs belong to no chat lane and are no scaling signal;
+ * they are named here because the operator's tools read them too (dead letters and their gauges).
+ */
+export const SIDE_QUEUE_NAMES = {
+  notices: 'notices',
+} as const;
+export type SideQueueName = (typeof SIDE_QUEUE_NAMES)[keyof typeof SIDE_QUEUE_NAMES];
+
+/** Any queue of the system: one of the job contract ({@link QUEUE_NAMES}) or a side queue. */
+export type AnyQueueName = QueueName | SideQueueName;
+
+/** Every queue, the job contract's first: those whose failed jobs are dead letters for the operator. */
+export const ALL_QUEUE_NAMES = [
+  QUEUE_NAMES.updates,
+  QUEUE_NAMES.callbacks,
+  SIDE_QUEUE_NAMES.notices,
+] as const satisfies readonly AnyQueueName[];
+
+/** True for a queue of the job contract (chat lanes, the scaling signal); false for a side queue. */
+export function isJobQueue(queue: AnyQueueName): queue is QueueName {
+  return queue === QUEUE_NAMES.updates || queue === QUEUE_NAMES.callbacks;
+}
+
 export const JOB_NAMES = {
   telegramUpdate: 'telegram-update',
   cursorRunnerCallback: 'cursor-runner-callback',
@@ -93,16 +118,18 @@ export function chatLaneOf(update: TelegramUpdate): string | null {
  * without a chat counts as a lane of its own. So `ZCARD` is the queue's pending lanes (the most work
  * that can run in parallel) and the lowest score dates its oldest unfinished item, both in O(log n).
  * The lane scripts maintain it atomically with the lanes themselves; the metrics service reads it.
+ * A side queue has no lanes: its key never exists (it reads as empty).
  */
-export function laneIndexKey(prefix: string, queue: QueueName): string {
+export function laneIndexKey(prefix: string, queue: AnyQueueName): string {
   return `${prefix}:${queue}:lanes`;
 }
 
 /**
  * Redis key of a queue's parked count: how many of its items are stored durably but are in none of
  * BullMQ's state lists yet, because they wait behind their lane's head. Absent means 0. A queue's
- * backlog is its wait, prioritized, delayed and active jobs plus this count.
+ * backlog is its wait, prioritized, delayed and active jobs plus this count. A side queue parks
+ * nothing: its key never exists.
  */
-export function parkedCountKey(prefix: string, queue: QueueName): string {
+export function parkedCountKey(prefix: string, queue: AnyQueueName): string {
   return `${prefix}:${queue}:parked`;
 }

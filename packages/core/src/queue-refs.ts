@@ -1,5 +1,5 @@
 import type { DefaultJobOptions, JobsOptions } from 'bullmq';
-import { QUEUE_NAMES, type QueueName } from './job-contracts.ts';
+import { QUEUE_NAMES, SIDE_QUEUE_NAMES, type AnyQueueName } from './job-contracts.ts';
 
 /**
  * Job options applied to every job. Retries use exponential backoff; finished jobs are trimmed so
@@ -92,19 +92,25 @@ export interface QueueRef {
   readonly defaultJobOptions: DefaultJobOptions;
 }
 
-/** Both queues of the job contract as {@link QueueRef}s. */
+/** The queues of `createQueues` as {@link QueueRef}s: the job contract's two and the side queue. */
 export interface QueueRefs {
   updates: QueueRef;
   callbacks: QueueRef;
+  /** The worker's still-working checks: only its dead letters are read here. */
+  notices: QueueRef;
 }
 
 /** The job contract's queues under `prefix`, with BullMQ's keys and the default job options of `createQueues`. */
 export function queueRefs(prefix: string, retention?: DeadLetterRetention): QueueRefs {
   const defaultJobOptions = defaultJobOptionsFor(retention);
-  const ref = (name: QueueName): QueueRef => ({
+  const ref = (name: AnyQueueName): QueueRef => ({
     name,
     keys: bullmqKeys(prefix, name),
     defaultJobOptions,
   });
-  return { updates: ref(QUEUE_NAMES.updates), callbacks: ref(QUEUE_NAMES.callbacks) };
+  return {
+    updates: ref(QUEUE_NAMES.updates),
+    callbacks: ref(QUEUE_NAMES.callbacks),
+    notices: ref(SIDE_QUEUE_NAMES.notices),
+  };
 }

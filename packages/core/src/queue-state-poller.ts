@@ -1,4 +1,4 @@
-import type { QueueName } from './job-contracts.ts';
+import type { AnyQueueName } from './job-contracts.ts';
 import type { Logger } from './logger.ts';
 import type { QueueState, QueueStateReader } from './queue-state-reader.ts';
 
@@ -7,7 +7,7 @@ export interface QueueStatePollerOptions {
   /** The shared queue reader (core). */
   reader: Pick<QueueStateReader, 'read'>;
   /** Queues read on every poll, in one round trip. */
-  queues: readonly QueueName[];
+  queues: readonly AnyQueueName[];
   /** Time between two reads. @defaultValue 1000 */
   intervalMs?: number;
   /**

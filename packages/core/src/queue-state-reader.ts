@@ -1,9 +1,9 @@
 import type { RedisClient } from './redis-connection.ts';
-import { laneIndexKey, parkedCountKey, type QueueName } from './job-contracts.ts';
+import { laneIndexKey, parkedCountKey, type AnyQueueName } from './job-contracts.ts';
 
 /** What one queue holds right now, as {@link QueueStateReader.read} saw it in one atomic snapshot. */
 export interface QueueState {
-  queue: QueueName;
+  queue: AnyQueueName;
   /**
    * Items waiting to run: BullMQ's wait list (where a paused queue keeps its jobs too), the legacy
    * paused list, prioritized, delayed (due or not yet due), waiting-children, and the items parked
@@ -14,9 +14,15 @@ export interface QueueState {
   active: number;
   /** Every item not yet completed or failed: `waiting + active`. */
   backlog: number;
-  /** Lanes (chats) with at least one unfinished item: the most work that can run in parallel. */
+  /**
+   * Lanes (chats) with at least one unfinished item: the most work that can run in parallel. Always
+   * 0 for a side queue (`notices`: no lanes).
+   */
   pendingLanes: number;
-  /** Age of the oldest unfinished item, in seconds (0 when the queue holds none). */
+  /**
+   * Age of the oldest unfinished item, in seconds (0 when the queue holds none), from the lane index:
+   * always 0 for a side queue.
+   */
   oldestAgeSeconds: number;
   /** True while the queue is paused (its jobs then stay in `wait`, counted above). */
   paused: boolean;
@@ -71,7 +77,7 @@ export class QueueStateReader {
    * Read `queues` in one MULTI/EXEC (a consistent snapshot, one round trip). Rejects when Redis
    * cannot be reached or answers an error: the caller decides what a missing value means.
    */
-  async read(queues: readonly QueueName[]): Promise<QueueState[]> {
+  async read(queues: readonly AnyQueueName[]): Promise<QueueState[]> {
     const multi = this.#redis.multi();
     for (const queue of queues) {
       const key = (type: string) => `${this.#prefix}:${queue}:${type}`;

@@ -50,7 +50,7 @@ describe('queueRefs', () => {
     for (const retention of [undefined, { hours: 2, max: 10 }]) {
       const queues = createQueues(redis, prefix, retention);
       const refs = queueRefs(prefix, retention);
-      for (const name of ['updates', 'callbacks'] as const) {
+      for (const name of ['updates', 'callbacks', 'notices'] as const) {
         expect(refs[name].name).toBe(queues[name].name);
         expect(refs[name].keys).toEqual(queues[name].keys);
         expect(refs[name].defaultJobOptions).toEqual(queues[name].defaultJobOptions);

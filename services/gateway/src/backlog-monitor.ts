@@ -18,7 +18,7 @@ export interface BacklogMonitorOptions {
   maxBacklog: number;
   /** Time between two polls. @defaultValue 250 */
   intervalMs?: number;
-  /** Told every new backlog size (the `queue_backlog` gauge). */
+  /** Told every new backlog size (the `gateway_backlog` gauge). */
   onSample?: (size: number) => void;
   logger: Logger;
 }

@@ -3,6 +3,7 @@ import {
   LaneWriter,
   QUEUE_NAMES,
   encodeJobOptions,
+  type AnyQueueName,
   type QueueName,
   type QueueRefs,
   type SecretRedactor,
@@ -12,11 +13,14 @@ import type { Job, Queue } from 'bullmq';
 
 /** One dead letter in a listing. */
 export interface DeadLetterSummary {
-  queue: QueueName;
+  queue: AnyQueueName;
   /** The failed job's id. */
   id: string;
   bot: string | null;
-  /** The chat lane (`chat:<id>`, `user:<id>`), or null: the item had no chat. */
+  /**
+   * The chat lane (`chat:<id>`, `user:<id>`), or null: the item had no chat. A notice has no lane:
+   * this is the chat it was for.
+   */
   lane: string | null;
   /** Why its last attempt failed (secrets scrubbed, at most 300 characters). */
   reason: string;
@@ -39,7 +43,7 @@ export interface DeadLetterDetail extends DeadLetterSummary {
 /** What the filters of {@link DeadLetters.list} take. */
 export interface DeadLetterFilter {
   /** @defaultValue 'updates' */
-  queue?: QueueName;
+  queue?: AnyQueueName;
   bot?: string;
   /** A lane (`chat:42`) or a bare chat id (`42`). */
   chat?: string;
@@ -75,7 +79,9 @@ const REPLAY_SUFFIX = /^(.*)-r(\d{1,6})$/;
 
 /**
  * Dead letters: updates and callbacks that failed for good (BullMQ's `failed` set, kept for the
- * retention of `removeOnFail`), for the operator to list, inspect, replay and discard.
+ * retention of `removeOnFail`), for the operator to list, inspect, replay and discard; and failed
+ * still-working notices (the worker's `notices` queue), to list, inspect and discard only: a notice
+ * is true when it is sent on time, and has no lane to go back to.
  *
  * Why a replay is a new job appended to the chat's lane, not BullMQ's `retry`: a retried job
  * would run at once, ahead of whatever its chat has pending, breaking per-chat order; appended
@@ -90,7 +96,7 @@ export class DeadLetters {
   readonly #prefix: string;
   readonly #redactor: Pick<SecretRedactor, 'redact'>;
   readonly #writers: Record<QueueName, LaneWriter>;
-  #bullmq: Promise<Record<QueueName, Queue>> | undefined;
+  #bullmq: Promise<Record<AnyQueueName, Queue>> | undefined;
 
   constructor(opts: {
     queues: QueueRefs;
@@ -132,7 +138,7 @@ export class DeadLetters {
     return { items, nextCursor: more ? offset : null };
   }
 
-  async inspect(queue: QueueName, id: string): Promise<DeadLetterDetail | undefined> {
+  async inspect(queue: AnyQueueName, id: string): Promise<DeadLetterDetail | undefined> {
     const job = await this.#failedJob(queue, id);
     if (job === undefined) return undefined;
     const summary = this.#summaryOf(queue, job, Date.now());
@@ -147,7 +153,7 @@ export class DeadLetters {
   /**
    * Put dead letters back into their chats' lanes, in the order they were first accepted, and
    * remove them from the dead letters. Replaying the same id twice is harmless: the second time it
-   * is not found.
+   * is not found. Job queues only: a notice is not replayed.
    */
   async replay(queue: QueueName, ids: readonly string[]): Promise<ReplayOutcome[]> {
     const found: { id: string; job: Job }[] = [];
@@ -188,7 +194,7 @@ export class DeadLetters {
   }
 
   /** Remove a dead letter for good. False when there was none with that id. */
-  async discard(queue: QueueName, id: string): Promise<boolean> {
+  async discard(queue: AnyQueueName, id: string): Promise<boolean> {
     const job = await this.#failedJob(queue, id);
     if (job === undefined) return false;
     await job.remove();
@@ -196,9 +202,9 @@ export class DeadLetters {
   }
 
   /** How many dead letters each queue holds, and the age of its oldest. */
-  async stats(): Promise<Record<QueueName, { count: number; oldestAgeSeconds: number | null }>> {
+  async stats(): Promise<Record<AnyQueueName, { count: number; oldestAgeSeconds: number | null }>> {
     const now = Date.now();
-    const of = async (queue: QueueName) => {
+    const of = async (queue: AnyQueueName) => {
       const key = this.#queues[queue].keys.failed as string;
       const [count, oldest] = await Promise.all([
         this.#redis.zcard(key),
@@ -207,7 +213,7 @@ export class DeadLetters {
       const score = oldest[1] === undefined ? null : Number(oldest[1]);
       return { count, oldestAgeSeconds: score === null ? null : Math.max(0, (now - score) / 1000) };
     };
-    return { updates: await of('updates'), callbacks: await of('callbacks') };
+    return { updates: await of('updates'), callbacks: await of('callbacks'), notices: await of('notices') };
   }
 
   /** Close the BullMQ queues opened for reading jobs, if any (not the connection: the caller owns it). */
@@ -219,39 +225,43 @@ export class DeadLetters {
 
   // BullMQ reads and removes jobs here (Job.fromId, job.remove). It is loaded on the first call, not
   // at start-up: nothing else in the gateway needs it, and it costs ~6 MB (docs/operations.md, "Memory").
-  async #bullmqQueue(queue: QueueName): Promise<Queue> {
+  async #bullmqQueue(queue: AnyQueueName): Promise<Queue> {
     this.#bullmq ??= import('bullmq').then(({ Queue }) => {
-      const open = (name: QueueName) =>
+      const open = (name: AnyQueueName) =>
         new Queue(this.#queues[name].name, {
           connection: this.#redis,
           prefix: this.#prefix,
           defaultJobOptions: this.#queues[name].defaultJobOptions,
         });
-      return { updates: open('updates'), callbacks: open('callbacks') };
+      return { updates: open('updates'), callbacks: open('callbacks'), notices: open('notices') };
     });
     return (await this.#bullmq)[queue];
   }
 
-  async #failedJob(queue: QueueName, id: string): Promise<Job | undefined> {
+  async #failedJob(queue: AnyQueueName, id: string): Promise<Job | undefined> {
     const failedKey = this.#queues[queue].keys.failed as string;
     if ((await this.#redis.zscore(failedKey, id)) === null) return undefined;
     return (await (await this.#bullmqQueue(queue)).getJob(id)) ?? undefined;
   }
 
-  async #summaries(queue: QueueName, ids: string[], now: number): Promise<(DeadLetterSummary | undefined)[]> {
+  async #summaries(
+    queue: AnyQueueName,
+    ids: string[],
+    now: number,
+  ): Promise<(DeadLetterSummary | undefined)[]> {
     const bullmq = await this.#bullmqQueue(queue);
     const jobs = await Promise.all(ids.map(id => bullmq.getJob(id)));
     return jobs.map(job => (job === undefined ? undefined : this.#summaryOf(queue, job, now)));
   }
 
-  #summaryOf(queue: QueueName, job: Job, now: number): DeadLetterSummary {
-    const data = (job.data ?? {}) as { bot?: unknown; lane?: unknown; replayOf?: unknown };
+  #summaryOf(queue: AnyQueueName, job: Job, now: number): DeadLetterSummary {
+    const data = (job.data ?? {}) as { bot?: unknown; lane?: unknown; chatId?: unknown; replayOf?: unknown };
     const failedAt = job.finishedOn ?? job.processedOn ?? job.timestamp;
     return {
       queue,
       id: job.id ?? '',
       bot: typeof data.bot === 'string' ? data.bot : null,
-      lane: typeof data.lane === 'string' ? data.lane : null,
+      lane: laneOf(data),
       reason: this.#redactor.redact(job.failedReason ?? '').slice(0, 300),
       failedAt,
       ageSeconds: Math.max(0, Math.round((now - failedAt) / 1000)),
@@ -259,6 +269,12 @@ export class DeadLetters {
       replayOf: typeof data.replayOf === 'string' ? data.replayOf : null,
     };
   }
+}
+
+/** The item's lane; for a notice (no lane), its chat's: so `chat=` finds it too. */
+function laneOf(data: { lane?: unknown; chatId?: unknown }): string | null {
+  if (typeof data.lane === 'string') return data.lane;
+  return Number.isSafeInteger(data.chatId) ? `chat:${data.chatId as number}` : null;
 }
 
 function receivedAt(job: Job): number {

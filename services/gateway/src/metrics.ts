@@ -107,8 +107,9 @@ export class GatewayMetrics {
       registers,
     });
     this.#backlog = new Gauge({
-      name: `${METRIC_PREFIX}queue_backlog`,
-      help: 'Items waiting to run (waiting, prioritized, delayed, parked behind their lane), as last seen by the backlog monitor.',
+      // Not `queue_backlog`: the metrics service's gauge of that name counts running jobs too.
+      name: `${METRIC_PREFIX}gateway_backlog`,
+      help: "Items waiting to run (running jobs not included: wait, prioritized, delayed, waiting-children, parked behind their lane), as the gateway's admission check last read them; MAX_BACKLOG applies to it.",
       labelNames: ['queue'],
       registers,
     });

@@ -95,8 +95,7 @@ export async function startGateway(
   });
   redis.on('error', () => undefined);
   const queues = createQueues(redis, prefix);
-  queues.updates.on('error', () => undefined);
-  queues.callbacks.on('error', () => undefined);
+  for (const queue of [queues.updates, queues.callbacks, queues.notices]) queue.on('error', () => undefined);
   const registry = createMetricsRegistry();
   const gateway = createGateway({
     config,

@@ -83,7 +83,7 @@ describe('GET /metrics', () => {
     ).toBe(200);
     expect((await get(`${tg.url}/no/such/${BOT_B.webhookSecret}`)).status).toBe(404);
     await waitFor(async () =>
-      (await tg.registry.metrics()).includes('telegram_receiver_queue_backlog{queue="updates"} 1'),
+      (await tg.registry.metrics()).includes('telegram_receiver_gateway_backlog{queue="updates"} 1'),
     );
 
     const answer = await get(`${tg.opsUrl}/metrics`);
@@ -109,7 +109,7 @@ describe('GET /metrics', () => {
     expect(text).toContain('telegram_receiver_webhook_rejections_total{reason="bad_request"} 1');
     expect(text).toContain('telegram_receiver_updates_enqueued_total{bot="alpha",result="new"} 1');
     expect(text).toContain('telegram_receiver_updates_enqueued_total{bot="alpha",result="duplicate"} 1');
-    expect(text).toContain('telegram_receiver_queue_backlog{queue="updates"} 1');
+    expect(text).toContain('telegram_receiver_gateway_backlog{queue="updates"} 1');
     for (const secret of [
       BOT_A.webhookSecret,
       BOT_B.webhookSecret,

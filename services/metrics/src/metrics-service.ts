@@ -1,11 +1,10 @@
 import {
+  ALL_QUEUE_NAMES,
   OpsListener,
-  QUEUE_NAMES,
   QueueStatePoller,
   QueueStateReader,
   type Logger,
   type OpsListenerOptions,
-  type QueueName,
   type Readiness,
   type RedisClient,
 } from '@telegram-receiver/core';
@@ -41,15 +40,14 @@ export interface MetricsService {
   api?: ReturnType<typeof createExternalMetricsApi>;
 }
 
-const QUEUES: readonly QueueName[] = [QUEUE_NAMES.updates, QUEUE_NAMES.callbacks];
-
 /** Build the service (side-effect free: no listener, no timer, no Redis command until started). */
 export async function createMetricsService(deps: MetricsServiceDeps): Promise<MetricsService> {
   const { config, redis, logger, registry } = deps;
   if (deps.defaultMetrics === true) collectDefaultMetrics({ register: registry });
   const collector = new QueueStatePoller({
     reader: new QueueStateReader({ redis, prefix: config.QUEUE_PREFIX }),
-    queues: QUEUES,
+    // Every queue, in one MULTI: the job queues' scaling signal and every queue's dead letters.
+    queues: ALL_QUEUE_NAMES,
     intervalMs: config.METRICS_INTERVAL_MS,
     maxAgeMs: config.METRICS_MAX_AGE_MS,
     logger,

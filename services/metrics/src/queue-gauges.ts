@@ -1,4 +1,9 @@
-import type { OpsListenerOptions, QueueState, QueueStatePoller } from '@telegram-receiver/core';
+import {
+  isJobQueue,
+  type OpsListenerOptions,
+  type QueueState,
+  type QueueStatePoller,
+} from '@telegram-receiver/core';
 import { Gauge } from 'prom-client';
 
 /** The scaling metrics: Prometheus names, and the External Metrics API's names too. */
@@ -21,10 +26,13 @@ export const QUEUE_METRICS = {
   },
 } as const;
 
-/** Dead letters, for alerts and dashboards (Prometheus only: they are no scaling signal). */
+/**
+ * Dead letters, for alerts and dashboards (Prometheus only: they are no scaling signal), of every
+ * queue: the job queues' and the side queue's (`notices`, the worker's still-working checks).
+ */
 const DEAD_LETTER_METRICS = {
   telegram_receiver_queue_dead_letters: {
-    help: 'Items that failed for good, kept for inspection and replay (admin API /admin/dead-letters).',
+    help: 'Items that failed for good, kept for the operator to inspect, replay (not notices) or discard (admin API /admin/dead-letters).',
     value: (s: QueueState) => s.deadLetters,
   },
   telegram_receiver_queue_dead_letter_oldest_age_seconds: {
@@ -39,13 +47,18 @@ export const QUEUE_METRIC_NAMES = Object.keys(QUEUE_METRICS) as QueueMetricName[
  * Registers the queue gauges on `registry`. They are filled at scrape time from the collector's last
  * sample, so a scrape costs no Redis command; when there is no sample young enough, the series are
  * absent (Prometheus then has no value, rather than a stale one dressed as fresh). The age of the
- * last read is exported next to them, however old.
+ * last read is exported next to them, however old. The scaling gauges have the job queues' series
+ * only; the dead-letter gauges have every queue's.
  */
 export function registerQueueGauges(
   registry: OpsListenerOptions['registry'],
   collector: Pick<QueueStatePoller, 'sample' | 'lastReadAgeSeconds'>,
 ): void {
-  for (const [name, metric] of Object.entries({ ...QUEUE_METRICS, ...DEAD_LETTER_METRICS })) {
+  const gauges = [
+    ...Object.entries(QUEUE_METRICS).map(([name, metric]) => ({ name, metric, scaling: true })),
+    ...Object.entries(DEAD_LETTER_METRICS).map(([name, metric]) => ({ name, metric, scaling: false })),
+  ];
+  for (const { name, metric, scaling } of gauges) {
     new Gauge({
       name,
       help: metric.help,
@@ -54,6 +67,7 @@ export function registerQueueGauges(
       collect() {
         this.reset();
         for (const state of collector.sample()?.states ?? []) {
+          if (scaling && !isJobQueue(state.queue)) continue;
           this.set({ queue: state.queue }, metric.value(state));
         }
       },

@@ -4,14 +4,16 @@ import { once } from 'node:events';
 import {
   LaneWriter,
   QUEUE_NAMES,
+  SIDE_QUEUE_NAMES,
   closeConnection,
   createLogger,
   createProducerConnection,
+  createWorkerConnection,
   loadConfig,
   createMetricsRegistry,
 } from '@telegram-receiver/core';
 import { RedisServer, randomName, waitFor } from '@telegram-receiver/testing';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { metricsEnv } from '../src/env.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +117,36 @@ describe('metrics service ops listener', () => {
     expect(text).toContain('telegram_receiver_queue_active{queue="callbacks"} 0');
     expect(text).toMatch(/telegram_receiver_queue_oldest_age_seconds\{queue="updates"\} (3|4)\.\d+/);
     expect(text).toContain('telegram_receiver_queue_sample_age_seconds');
+  });
+
+  it("should export the notices queue's dead letters, and no scaling signal for it", async () => {
+    // A still-working check that failed for good, as the worker fails one (a real BullMQ failed job).
+    const notices = new Queue(SIDE_QUEUE_NAMES.notices, { connection: redis, prefix });
+    await notices.add('still-working', { requestId: 'r1', bot: 'alpha', chatId: 1, reason: 'handoff' });
+    await notices.close();
+    const connection = createWorkerConnection({ url: redisServer.url, name: 'metrics-test-notices' });
+    const worker = new Worker(
+      SIDE_QUEUE_NAMES.notices,
+      () => Promise.reject(new UnrecoverableError('chat not found')),
+      { connection, prefix },
+    );
+    worker.on('error', () => undefined);
+    await once(worker, 'failed');
+    await worker.close();
+    await closeConnection(connection);
+
+    const text = await waitFor(async () => {
+      const body = (await get('/metrics')).text;
+      return body.includes('telegram_receiver_queue_dead_letters{queue="notices"} 1') && body;
+    });
+    expect(text).toContain('telegram_receiver_queue_dead_letters{queue="updates"} 0');
+    expect(text).toMatch(/telegram_receiver_queue_dead_letter_oldest_age_seconds\{queue="notices"\} \d/);
+    for (const scaling of ['backlog', 'pending_lanes', 'oldest_age_seconds', 'active']) {
+      expect(text).not.toContain(`telegram_receiver_queue_${scaling}{queue="notices"}`);
+    }
+    expect(text).toContain('telegram_receiver_queue_pending_lanes{queue="updates"} 2');
+    // KEDA's /queues is the scaling signal too: the job queues only.
+    expect(Object.keys((await get('/queues')).json().queues as object)).toEqual(['updates', 'callbacks']);
   });
 
   it('should turn not ready when Redis is unreachable, serve the last value as not fresh with its age, then none', async () => {

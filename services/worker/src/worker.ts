@@ -211,7 +211,7 @@ export function createWorkerService(opts: WorkerServiceOptions): WorkerService {
 
     queues = createQueues(commands, prefix);
     // Connection errors surface on the queues too; ioredis reconnects, so they are only worth a debug line.
-    for (const queue of [queues.updates, queues.callbacks]) {
+    for (const queue of [queues.updates, queues.callbacks, queues.notices]) {
       queue.on('error', (err: Error) => logger.debug({ err, queue: queue.name }, 'queue connection error'));
     }
     settings = new SettingsStore({ redis: jobState, subscriber, prefix, logger });

@@ -1,13 +1,20 @@
 import type { Router } from '@koa/router';
-import { BOT_NAME_PATTERN, QUEUE_NAMES, type QueueName } from '@telegram-receiver/core';
+import {
+  ALL_QUEUE_NAMES,
+  BOT_NAME_PATTERN,
+  QUEUE_NAMES,
+  isJobQueue,
+  type AnyQueueName,
+  type QueueName,
+} from '@telegram-receiver/core';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { DeadLetters } from '../dead-letters.ts';
 import { HttpRejection } from '../errors/http-rejection.ts';
 import type { JsonBodyState } from '../middleware/json-body.ts';
 
-const queueName = z.enum([QUEUE_NAMES.updates, QUEUE_NAMES.callbacks], {
-  error: 'queue must be "updates" or "callbacks"',
+const queueName = z.enum(ALL_QUEUE_NAMES, {
+  error: `queue must be one of ${ALL_QUEUE_NAMES.map(q => `"${q}"`).join(', ')}`,
 });
 const seconds = z.coerce
   .number()
@@ -47,9 +54,25 @@ function parsed<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 /** `:queue/:id` of the route, checked. */
-function target(ctx: Context): { queue: QueueName; id: string } {
+function target(ctx: Context): { queue: AnyQueueName; id: string } {
   const params = ctx.params as Record<string, string | undefined>;
   return { queue: parsed(queueName, params.queue), id: parsed(jobId, params.id) };
+}
+
+/**
+ * A queue whose dead letters can be replayed: a job queue. A still-working notice is not: it is
+ * only true when sent on time (hours later the answer may be long there), and it has no chat lane
+ * to go back to. The operator discards it instead.
+ */
+function replayable(queue: AnyQueueName): QueueName {
+  if (isJobQueue(queue)) return queue;
+  throw new HttpRejection({
+    status: 409,
+    body: {
+      ok: false,
+      error: `${queue} dead letters cannot be replayed: a still-working notice is time-bound; discard it (DELETE /admin/dead-letters/${queue}/:id)`,
+    },
+  });
 }
 
 /**
@@ -58,8 +81,10 @@ function target(ctx: Context): { queue: QueueName; id: string } {
  * - `GET /admin/dead-letters/stats`: count and oldest age per queue;
  * - `GET /admin/dead-letters/:queue/:id`: one in full (payload, attempts, errors; secrets scrubbed);
  * - `POST /admin/dead-letters/:queue/replay` `{"ids": […]}` and `POST …/:queue/:id/replay`: back into
- *   their chats' lanes, in order;
+ *   their chats' lanes, in order (`updates`, `callbacks`; `notices` answers 409);
  * - `DELETE /admin/dead-letters/:queue/:id`: discard.
+ *
+ * `:queue` is `updates`, `callbacks` or `notices` (the worker's still-working checks).
  */
 export function deadLetterRoutes(
   router: Router,
@@ -100,7 +125,7 @@ export function deadLetterRoutes(
     authenticate,
     body,
     async function replayDeadLetters(ctx: Context) {
-      const queue = parsed(queueName, (ctx.params as Record<string, string>).queue);
+      const queue = replayable(parsed(queueName, (ctx.params as Record<string, string>).queue));
       const { ids } = parsed(replayBody, (ctx.state as JsonBodyState).body);
       ctx.body = { ok: true, results: await deadLetters.replay(queue, ids) };
     },
@@ -111,7 +136,7 @@ export function deadLetterRoutes(
     authenticate,
     async function replayDeadLetter(ctx: Context) {
       const { queue, id } = target(ctx);
-      const [result] = await deadLetters.replay(queue, [id]);
+      const [result] = await deadLetters.replay(replayable(queue), [id]);
       if (result?.outcome !== 'replayed') {
         throw new HttpRejection({ status: 404, body: { ok: false, error: 'no such dead letter' } });
       }

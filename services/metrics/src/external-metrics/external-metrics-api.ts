@@ -1,5 +1,5 @@
 import { Router } from '@koa/router';
-import type { Logger, QueueStatePoller } from '@telegram-receiver/core';
+import { isJobQueue, type Logger, type QueueStatePoller } from '@telegram-receiver/core';
 import type { Context, Next } from 'koa';
 import { QUEUE_METRICS, QUEUE_METRIC_NAMES, type QueueMetricName } from '../queue-gauges.ts';
 import type { AccessAttributes, AccessReviewer } from './access-reviewer.ts';
@@ -94,8 +94,9 @@ export function externalMetricsRoutes(opts: ExternalMetricsRoutesOptions): Route
       kind: 'ExternalMetricValueList',
       apiVersion: GROUP_VERSION,
       metadata: {},
+      // The scaling signal is the job queues' only: a side queue (`notices`) has no lanes.
       items: sample.states
-        .filter(s => matchesLabels(requirements, { queue: s.queue }))
+        .filter(s => isJobQueue(s.queue) && matchesLabels(requirements, { queue: s.queue }))
         .map(s => ({
           metricName: metric,
           metricLabels: { queue: s.queue },

@@ -273,6 +273,10 @@ describe('External Metrics API (external.metrics.k8s.io/v1beta1)', () => {
         client: proxyClient,
       });
       expect((notin.body.items as { value: string }[]).map(i => i.value)).toEqual(['0']);
+      // The collector reads the `notices` side queue too (its dead letters), but it is no scaling signal.
+      const notices = await get(`${url}?labelSelector=queue%3Dnotices`, { client: proxyClient });
+      expect(notices.status).toBe(200);
+      expect(notices.body.items).toEqual([]);
     });
 
     it('should answer 400 with a clear message for a malformed labelSelector', async () => {

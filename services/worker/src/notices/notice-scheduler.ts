@@ -1,12 +1,19 @@
 import { Queue } from 'bullmq';
-import { DEFAULT_JOB_OPTIONS, bullmqTelemetry, type RedisClient } from '@telegram-receiver/core';
+import {
+  DEFAULT_JOB_OPTIONS,
+  SIDE_QUEUE_NAMES,
+  bullmqTelemetry,
+  type RedisClient,
+} from '@telegram-receiver/core';
 
 /**
  * The queue of "still working" checks: delayed BullMQ jobs (`<prefix>:notices:*`, under the
  * prefix's hash tag), so a check survives a crash or a restart and runs once across replicas.
- * It is no chat's lane: a check never holds a chat's next update back.
+ * It is no chat's lane: a check never holds a chat's next update back. Named in core
+ * (`SIDE_QUEUE_NAMES`): the gateway's dead-letter API lists and discards its failed checks, and the
+ * metrics service counts them.
  */
-export const NOTICE_QUEUE = 'notices';
+export const NOTICE_QUEUE = SIDE_QUEUE_NAMES.notices;
 
 /** The job name of a check. */
 export const NOTICE_JOB = 'still-working';
