@@ -20,8 +20,8 @@ export const MEMORY_TARGETS = {
 
 const SERVICES: readonly ServiceName[] = ['gateway', 'worker', 'metrics'];
 
-/** The cursor-runner stand-in answers much later: no callback reaches the worker during the run. */
-const NO_CALLBACK = ' [[delay:600000]]';
+/** The cursor-runner stand-in never calls back: no callback reaches the worker during the run. */
+const NO_CALLBACK = ' [[silent]]';
 const CALLBACK_SECRET = 'bench-callback-secret-0123456789';
 
 /** Options of {@link runMemory}. */

@@ -236,6 +236,16 @@ describe('POST /cursor/iterate/async', () => {
     expect(captured.lines.join('\n')).not.toContain('s-unreachable');
   });
 
+  it('should ack a [[silent]] prompt and never call back', async () => {
+    const ack = await iterateAsync({ id: 'silent-1', prompt: 'lost result [[silent]]' });
+    expect(ack.status).toBe(200);
+    expect(ack.body).toMatchObject({ success: true, requestId: 'silent-1' });
+    // A later prompt's callback arrives; the silent one's never does.
+    await iterateAsync({ id: 'after-silent-1', prompt: 'x' });
+    await callbackFor('after-silent-1');
+    expect(receiver.received.find(r => r.body.requestId === 'silent-1')).toBeUndefined();
+  });
+
   it('should not call back when a fault answered the request', async () => {
     sandbox.setFault({
       service: 'cursor-runner',

@@ -1,6 +1,7 @@
 /**
  * What the stand-in "agent" answers. Prompts steer it so tests can reach every branch of the
- * receiver's formatting: `[[fail]]`, `[[long:N]]`, `[[ansi]]`, and `[[delay:MS]]` (callback delay).
+ * receiver's formatting: `[[fail]]`, `[[long:N]]`, `[[ansi]]`, `[[delay:MS]]` (callback delay) and
+ * `[[silent]]` (no callback at all).
  */
 
 /** Longest `[[long:N]]` output (5 MB), so a typo cannot make the sandbox build gigabytes. */
@@ -17,6 +18,15 @@ export interface AgentOutcome {
 export function promptDelayMs(prompt: string): number | undefined {
   const m = /\[\[delay:(\d{1,7})\]\]/.exec(prompt);
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Whether a prompt says `[[silent]]`: accepted, and never called back (a run whose result is lost, as
+ * the still-working notice expects). Holds nothing while it "runs", unlike a long `[[delay:MS]]`: a
+ * benchmark that only measures the forward path sends it, so the stand-in keeps no timer per call.
+ */
+export function isSilentPrompt(prompt: string): boolean {
+  return prompt.includes('[[silent]]');
 }
 
 /** Numbered lines cut to exactly `length` characters. */

@@ -5,7 +5,7 @@ import type { CallInfo, SandboxContext, SandboxCtxState } from '../context.ts';
 import { applyFaults } from '../faults.ts';
 import type { SandboxState } from '../sandbox-state.ts';
 import { deliverCallback } from './callback.ts';
-import { promptDelayMs, resultBody, runPrompt, type IterateRequest } from './output.ts';
+import { isSilentPrompt, promptDelayMs, resultBody, runPrompt, type IterateRequest } from './output.ts';
 
 const BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -90,6 +90,7 @@ export function cursorRunnerRoutes(state: SandboxState): Router<SandboxCtxState>
       requestId: req.requestId,
       timestamp: new Date().toISOString(),
     };
+    if (isSilentPrompt(req.prompt)) return;
     const target = req.callbackUrl ?? state.options.defaultCallbackUrl;
     if (target === undefined) {
       state.options.logger.warn(
