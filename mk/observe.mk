@@ -7,8 +7,12 @@ OCB_VERSION     := 0.165.0
 OTELCOL_VERSION := 0.165.1
 JAEGER_VERSION  := 1.76.0
 
+# The collector's build is keyed by its version and its builder config's content, not the config's
+# mtime: a fresh clone (new mtimes) reuses the cached binary; a changed config builds a new one.
+OTELCOL_CONFIG_KEY := $(shell sha256sum otel/builder-config.yaml | cut -c1-12)
+
 OCB     := $(TOOLS_CACHE)/ocb-$(OCB_VERSION)/builder
-OTELCOL := $(TOOLS_CACHE)/otelcol-$(OTELCOL_VERSION)/otelcol
+OTELCOL := $(TOOLS_CACHE)/otelcol-$(OTELCOL_VERSION)-$(OTELCOL_CONFIG_KEY)/otelcol
 JAEGER  := $(TOOLS_CACHE)/jaeger-$(JAEGER_VERSION)/jaeger-all-in-one
 PROMETHEUS ?= $(shell command -v prometheus 2>/dev/null || echo /usr/bin/prometheus)
 
@@ -19,7 +23,7 @@ $(OCB):
 # The trap (see issue 7): ocb's own `go mod tidy` follows the tests of a contrib module into a
 # module the proxy refuses, and fails. So: generate the sources and go.mod (ocb's tidy may fail
 # there), tidy ourselves with -e, then compile without generating or tidying again.
-$(OTELCOL): otel/builder-config.yaml | $(OCB)
+$(OTELCOL): | otel/builder-config.yaml $(OCB)
 	@rm -rf $(dir $@)src && mkdir -p $(dir $@)src
 	sed 's#^  output_path: .*#  output_path: $(dir $@)src#' otel/builder-config.yaml > $(dir $@)builder-config.yaml
 	$(OCB) --config $(dir $@)builder-config.yaml --skip-compilation || test -f $(dir $@)src/go.mod
