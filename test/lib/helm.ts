@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { CHART_DIR, HELM } from './tools.ts';
+import { endStdin } from './child-stdin.ts';
 
 const run = promisify(execFile);
 
@@ -57,7 +58,7 @@ function helmArgs(files: string[]): string[] {
 
 async function helm(args: string[], values: Values): Promise<string> {
   const child = run(HELM, args, { maxBuffer: 64 * 1024 * 1024 });
-  child.child.stdin?.end(JSON.stringify(values));
+  endStdin(child.child, JSON.stringify(values));
   try {
     return (await child).stdout;
   } catch (err) {

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CHART_DIR, HELM, KUBECTL } from './tools.ts';
+import { endStdin } from './child-stdin.ts';
 import { HelmError, type Values } from './helm.ts';
 
 const run = promisify(execFile);
@@ -16,7 +17,7 @@ const env = { ...process.env, KUBECONFIG };
 /** kubectl with the admin kubeconfig; rejects with kubectl's stderr. */
 export async function kubectl(args: string[], input?: string): Promise<string> {
   const child = run(KUBECTL, args, { env, maxBuffer: 64 * 1024 * 1024 });
-  child.child.stdin?.end(input ?? '');
+  endStdin(child.child, input ?? '');
   try {
     return (await child).stdout;
   } catch (err) {
@@ -32,7 +33,7 @@ export async function kubectlJson<T>(args: string[]): Promise<T> {
 /** helm with the admin kubeconfig; `values` go on stdin (they win over the files). */
 export async function helm(args: string[], values: Values = {}): Promise<string> {
   const child = run(HELM, args, { env, maxBuffer: 64 * 1024 * 1024 });
-  child.child.stdin?.end(JSON.stringify(values));
+  endStdin(child.child, JSON.stringify(values));
   try {
     return (await child).stdout;
   } catch (err) {
