@@ -11,3 +11,4 @@ export { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 export { laneInvariantViolations, laneJobIds } from './lane-state.ts';
 export { settledMemory, type SettledMemory } from './settled-memory.ts';
 export { parsePrometheusText, type MetricSample } from './prometheus-text.ts';
+export { adminCall, type AdminAnswer } from './admin-call.ts';

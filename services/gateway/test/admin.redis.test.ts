@@ -10,7 +10,7 @@ import {
   createLogger,
   createWorkerConnection,
 } from '@telegram-receiver/core';
-import { RedisServer } from '@telegram-receiver/testing';
+import { RedisServer, adminCall } from '@telegram-receiver/testing';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BOT_A, BOT_B, CALLBACK_SECRET, startGateway, storedKeys, type TestGateway } from './harness.ts';
@@ -101,23 +101,8 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function admin(
-  method: string,
-  path: string,
-  body?: unknown,
-  secret: string | null = CALLBACK_SECRET,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await request(`${tg.adminUrl}${path}`, {
-    method: method as 'GET',
-    headers: {
-      ...(secret === null ? {} : { 'x-admin-secret': secret }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown> };
-}
+const admin = (method: string, path: string, body?: unknown, secret: string | null = CALLBACK_SECRET) =>
+  adminCall({ url: tg.adminUrl, secret, method, path, body }).then(({ status, json }) => ({ status, json }));
 
 describe('the admin listener', () => {
   const routes: [string, string][] = [

@@ -2,10 +2,9 @@
 // redis-server: a check that failed for good is a real BullMQ failed job, listed, inspected and
 // discarded through the admin listener; a replay is refused (a notice is time-bound).
 import { SIDE_QUEUE_NAMES, createWorkerConnection, closeConnection } from '@telegram-receiver/core';
-import { RedisServer } from '@telegram-receiver/testing';
+import { RedisServer, adminCall } from '@telegram-receiver/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { once } from 'node:events';
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BOT_A, CALLBACK_SECRET, startGateway, type TestGateway } from './harness.ts';
 
@@ -25,18 +24,11 @@ afterEach(async () => {
   await tg.close();
 });
 
-async function admin(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) {
-  const res = await request(`${tg.adminUrl}${path}`, {
-    method,
-    headers: {
-      'x-admin-secret': CALLBACK_SECRET,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown> };
-}
+const admin = (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
+  adminCall({ url: tg.adminUrl, secret: CALLBACK_SECRET, method, path, body }).then(({ status, json }) => ({
+    status,
+    json,
+  }));
 
 /**
  * A still-working check that failed for good, the way the worker's notice processor fails one

@@ -2,7 +2,7 @@
 // lands there after its attempts, its chat goes on, the operator lists and inspects it (no secret),
 // replays it once the fault is gone (answered, after what the chat had pending), and discards
 // another; a replay that fails again is a dead letter once more, and nothing loops.
-import { waitFor } from '@telegram-receiver/testing';
+import { adminCall, waitFor } from '@telegram-receiver/testing';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELP_TEXT, STATUS_TEXT } from '../../src/updates/local-commands.ts';
@@ -25,18 +25,8 @@ afterAll(async () => {
 });
 
 /** The admin API (ADMIN_SECRET falls back to WEBHOOK_SECRET, as the seed). */
-async function admin(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) {
-  const res = await request(`${stack.adminUrl}${path}`, {
-    method,
-    headers: {
-      'x-admin-secret': WEBHOOK_SECRET,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, text, json: JSON.parse(text) as Record<string, unknown> };
-}
+const admin = (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
+  adminCall({ url: stack.adminUrl, secret: WEBHOOK_SECRET, method, path, body });
 
 async function sentTo(chat: number): Promise<RecordedCall[]> {
   return (await stack.calls({ service: 'telegram', method: 'sendMessage', chatId: chat })).sort(
