@@ -4,17 +4,11 @@
 // the new master (REDIS_WAIT_REPLICAS=1: acknowledged only once a replica had it) and runs exactly
 // once. Until the killed node rejoins as a replica, the shard has none, and the webhook answers 503.
 import { QUEUE_NAMES, createWorkerConnection } from '@telegram-receiver/core';
-import {
-  RedisClusterSet,
-  deliverUntilAccepted,
-  parsePrometheusText,
-  randomName,
-  waitFor,
-} from '@telegram-receiver/testing';
-import { Worker } from 'bullmq';
+import { RedisClusterSet, parsePrometheusText, randomName, waitFor } from '@telegram-receiver/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectEachProcessedOnce, startBurst } from './failover-burst.ts';
 import { startGatewayProcess } from './gateway-process.ts';
-import { BOT_A, messageUpdate } from './harness.ts';
+import { BOT_A } from './harness.ts';
 
 let set: RedisClusterSet;
 beforeAll(async () => {
@@ -43,22 +37,8 @@ describe('gateway on a Redis Cluster with replicas', () => {
           TELEGRAM_WEBHOOK_SECRET: BOT_A.webhookSecret,
         },
       );
-      const acked = new Set<number>();
-      // One chat per update: every update is its own lane's head, so a plain BullMQ worker sees them all.
-      const deliver = async (id: number) => {
-        await deliverUntilAccepted({
-          url: `${gateway.url}/telegram/webhook`,
-          secret: BOT_A.webhookSecret,
-          update: messageUpdate(id, 100_000 + id),
-        });
-        acked.add(id);
-      };
       try {
-        const ids = Array.from({ length: 400 }, (_, i) => i + 1);
-        let next = 0;
-        const senders = Array.from({ length: 8 }, async () => {
-          while (next < ids.length) await deliver(ids[next++] as number);
-        });
+        const { ids, acked, done } = startBurst(gateway.url, 400);
         await waitFor(() => acked.size >= 100);
         const failover = await set.killMasterOfAndWaitForFailover(`${prefix}:${QUEUE_NAMES.updates}:wait`);
         // The promoted replica has no replica of its own: WAIT 1 cannot be met, so the webhook answers
@@ -78,32 +58,20 @@ describe('gateway on a Redis Cluster with replicas', () => {
         await waitFor(async () => (await unavailable()) >= refusedAtFailover + 20);
         expect(acked.size).toBe(ackedAtFailover);
         await set.restartAndWaitForSync(failover.from);
-        await Promise.all(senders);
+        await done;
         expect(failover.to).not.toBe(failover.from);
         expect(acked.size).toBe(ids.length);
 
         // Every acknowledged update is on the new master, and a worker processes each exactly once.
-        const processed = new Map<number, number>();
         const connection = createWorkerConnection({
           url: 'redis://127.0.0.1:1/0',
           clusterNodes: set.nodes,
           name: 'cluster-failover-test-worker',
         });
         connection.on('error', () => undefined);
-        const worker = new Worker(
-          QUEUE_NAMES.updates,
-          async job => {
-            const id = (job.data as { update: { update_id: number } }).update.update_id;
-            processed.set(id, (processed.get(id) ?? 0) + 1);
-          },
-          { connection, prefix, concurrency: 16 },
-        );
         try {
-          await waitFor(() => processed.size === ids.length, { timeoutMs: 60_000 });
-          expect([...processed.values()].every(n => n === 1)).toBe(true);
-          expect([...processed.keys()].sort((a, b) => a - b)).toEqual(ids);
+          await expectEachProcessedOnce(connection, prefix, ids);
         } finally {
-          await worker.close();
           connection.disconnect();
         }
       } finally {
