@@ -73,19 +73,22 @@ export class RedisClusterSet {
    */
   async #allOk(): Promise<boolean> {
     for (const server of this.servers.filter(s => s.running)) {
-      const info = await this.#ask<string>(server, 'CLUSTER', 'INFO');
+      const [info, replication] = (await this.#ask(server, ['CLUSTER', 'INFO'], ['INFO', 'replication'])) as [
+        string,
+        string,
+      ];
       if (!info.includes('cluster_state:ok')) return false;
-      const replication = await this.#ask<string>(server, 'INFO', 'replication');
       if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
     }
     return true;
   }
 
-  async #ask<T>(server: RedisServer, ...command: [string, ...string[]]): Promise<T> {
+  /** The node's answers to `commands`, over one short-lived connection. */
+  async #ask(server: RedisServer, ...commands: [string, ...string[]][]): Promise<unknown[]> {
     const client = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
     client.on('error', () => undefined);
     try {
-      return (await client.call(...command)) as T;
+      return await Promise.all(commands.map(command => client.call(...command)));
     } finally {
       client.disconnect();
     }
@@ -95,12 +98,10 @@ export class RedisClusterSet {
   async masterOf(key: string): Promise<RedisServer> {
     const seen = this.servers.find(s => s.running);
     if (seen === undefined) throw new Error('no node of the cluster is running');
-    const slot = await this.#ask<number>(seen, 'CLUSTER', 'KEYSLOT', key);
-    const ranges = await this.#ask<[number, number, [string, number, ...unknown[]], ...unknown[]][]>(
-      seen,
-      'CLUSTER',
-      'SLOTS',
-    );
+    const [slot, ranges] = (await this.#ask(seen, ['CLUSTER', 'KEYSLOT', key], ['CLUSTER', 'SLOTS'])) as [
+      number,
+      [number, number, [string, number, ...unknown[]], ...unknown[]][],
+    ];
     const port = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
     const server = this.servers.find(s => s.port === port);
     if (server === undefined) throw new Error(`no node masters slot ${slot} of ${key}`);
