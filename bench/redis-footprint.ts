@@ -94,17 +94,22 @@ export async function runRedisFootprint(opts: RedisFootprintOptions = {}): Promi
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
-      for (const key of keys) {
+      // One round trip per SCAN batch: every key's size and TTL.
+      const pipeline = redis.pipeline();
+      for (const key of keys) pipeline.memory('USAGE', key).ttl(key);
+      const replies = (await pipeline.exec()) ?? [];
+      keys.forEach((key, i) => {
+        const bytes = Number(replies[2 * i]?.[1]) || 0;
+        const ttl = Number(replies[2 * i + 1]?.[1]);
         const pattern = keyPattern(key, prefix);
         let family = families.get(pattern);
         if (family === undefined) {
-          const ttl = await redis.ttl(key);
           family = { pattern, keys: 0, bytes: 0, ttlSeconds: ttl < 0 ? null : ttl };
           families.set(pattern, family);
         }
         family.keys++;
-        family.bytes += Number(await redis.memory('USAGE', key)) || 0;
-      }
+        family.bytes += bytes;
+      });
     } while (cursor !== '0');
     const all = [...families.values()].sort((a, b) => b.bytes - a.bytes);
     const perUpdate = (pick: (f: KeyFamily) => boolean) =>
